@@ -1,0 +1,90 @@
+"""Finding landing files and measuring them independently of the loader.
+
+The loader trusts DuckDB's readers for the data itself; the row counts here come
+from a second, simpler reading of each file so that reconciliation
+(landed = loaded + quarantined) compares two independent counts.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from landing.contract import FILE_FORMATS
+
+_EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+_HASH_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    path: Path  # absolute
+    relative_path: str  # relative to the landing root, with forward slashes; the stable identity
+    file_format: str
+    delivery_date: str  # the YYYY-MM-DD folder it was delivered into
+    size_bytes: int
+
+    def __post_init__(self):
+        assert self.file_format in FILE_FORMATS
+
+
+def discover(landing_dir: Path, source: str) -> list[LandedFile]:
+    """All files delivered for a source, sorted by delivery date then name."""
+    source_dir = landing_dir / source
+    if not source_dir.is_dir():
+        return []
+    found = []
+    for date_dir in sorted(p for p in source_dir.iterdir() if p.is_dir()):
+        for path in sorted(date_dir.iterdir()):
+            fmt = _EXTENSIONS.get(path.suffix.lower())
+            if fmt is None or not path.is_file():
+                continue
+            found.append(
+                LandedFile(
+                    path=path,
+                    relative_path=path.relative_to(landing_dir).as_posix(),
+                    file_format=fmt,
+                    delivery_date=date_dir.name,
+                    size_bytes=path.stat().st_size,
+                )
+            )
+    return found
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def count_records(landed: LandedFile) -> int:
+    """Records in the file, counted without DuckDB.
+
+    CSV: records per Python's csv module (quoted line breaks stay one record),
+    minus the header. JSONL: non-blank lines. Parquet: the footer's row count.
+    """
+    if landed.file_format == "parquet":
+        return pq.ParquetFile(landed.path).metadata.num_rows
+    if landed.file_format == "jsonl":
+        with landed.path.open("rb") as fh:
+            return sum(1 for line in fh if line.strip())
+    with landed.path.open("r", encoding="utf-8", errors="replace", newline="") as fh:
+        records = sum(1 for row in csv.reader(fh) if row)
+    return max(records - 1, 0)
+
+
+def read_csv_header(path: Path) -> list[str]:
+    with path.open("r", encoding="utf-8", errors="replace", newline="") as fh:
+        first = fh.readline()
+    return next(csv.reader(io.StringIO(first)), [])
+
+
+def read_parquet_columns(path: Path) -> list[str]:
+    return list(pq.read_schema(path).names)

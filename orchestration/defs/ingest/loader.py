@@ -1,0 +1,451 @@
+"""Load landing files into ``raw.<source>``, quarantining rows that break hard rules.
+
+Plain DuckDB code with no Dagster import, so it can be tested and benchmarked alone.
+
+How a source is loaded:
+1. Discover its files and skip the ones the ledger (``quality.ingest_files``) shows
+   as loaded with the same content; a file whose content changed under the same
+   name replaces the rows it delivered before.
+2. Read the new files with DuckDB's own readers, every column as text, with the
+   file name and the record's line (CSV / JSONL) or row index (Parquet).
+3. Check every row against the contract's hard rules (required, type, allowed
+   values, range). Rows that pass are cast and appended to ``raw.<source>``; rows
+   that fail go to ``quality.quarantine_<source>`` with the reason. Lines the
+   reader itself cannot parse are quarantined too, with the reader's message.
+4. Count each file a second way (see ``files.count_records``) and require
+   landed = loaded + quarantined for every file before committing.
+
+Each group of files is loaded in one transaction together with its ledger rows,
+so a crash leaves either all of a file or none of it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from landing.contract import LOAD_COLUMNS, SOURCES, Column, Source
+
+from . import files as landing_files
+from .errors import LandingFileError, ReconciliationError
+
+# Files are read in groups of about this many bytes so memory stays bounded at any scale.
+DEFAULT_GROUP_BYTES = 512 * 1024 * 1024
+_UNIT_SEPARATOR = "chr(31)"  # never appears in JSON text, so each line is one field
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def quarantine_table(source: Source) -> str:
+    return f"quality.quarantine_{source.name}"
+
+
+def raw_table(source: Source) -> str:
+    return f"raw.{source.name}"
+
+
+LEDGER_DDL = """
+create table if not exists quality.ingest_files (
+    source varchar not null,
+    source_file varchar not null,
+    file_format varchar not null,
+    delivery_date varchar not null,
+    file_bytes bigint not null,
+    file_sha256 varchar not null,
+    batch_id varchar not null,
+    status varchar not null,            -- loaded | duplicate_delivery
+    rows_landed bigint not null,
+    rows_loaded bigint not null,
+    rows_quarantined bigint not null,
+    loaded_at timestamp not null,
+    note varchar
+)
+"""
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    con.execute("create schema if not exists raw")
+    con.execute("create schema if not exists quality")
+    con.execute(LEDGER_DDL)
+    typed = ", ".join(f"{_q(c.name)} {c.sql_type}" for c in (*source.columns, *LOAD_COLUMNS))
+    con.execute(f"create table if not exists {raw_table(source)} ({typed})")
+    text_cols = ", ".join(f"{_q(c.name)} varchar" for c in source.columns)
+    con.execute(
+        f"""create table if not exists {quarantine_table(source)} (
+            {text_cols},
+            _reason varchar not null,
+            _raw_record varchar,
+            _batch_id varchar not null,
+            _source_file varchar not null,
+            _source_row bigint,
+            _quarantined_at timestamp not null
+        )"""
+    )
+
+
+@dataclass
+class FileOutcome:
+    source_file: str
+    status: str
+    rows_landed: int
+    rows_loaded: int
+    rows_quarantined: int
+    note: str | None = None
+
+
+@dataclass
+class SourceLoadResult:
+    source: str
+    batch_id: str
+    files: list[FileOutcome] = field(default_factory=list)
+    skipped_unchanged: int = 0
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_landed(self) -> int:
+        return sum(f.rows_landed for f in self.files)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.rows_quarantined for f in self.files)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _check_columns(landed: landing_files.LandedFile, source: Source) -> None:
+    """Whole-file schema check for formats that carry a header."""
+    if landed.file_format == "csv":
+        found = [c.strip() for c in landing_files.read_csv_header(landed.path)]
+    elif landed.file_format == "parquet":
+        found = landing_files.read_parquet_columns(landed.path)
+    else:
+        return  # JSONL has no header; unknown keys are checked per line
+    expected = source.column_names
+    missing = [c for c in expected if c not in found]
+    unknown = [c for c in found if c not in expected]
+    if missing or unknown:
+        raise LandingFileError(
+            landed.relative_path,
+            "schema drift: "
+            + (f"missing columns {missing}" if missing else "")
+            + ("; " if missing and unknown else "")
+            + (f"unknown columns {unknown}" if unknown else ""),
+            f"deliver the columns of the '{source.name}' contract (docs/landing_contract.md), "
+            "or change landing/contract.py and the dbt sources together",
+        )
+
+
+def _csv_reader_sql(paths: list[str], source: Source, rejects: str) -> str:
+    columns = "{" + ", ".join(f"{_lit(c.name)}: 'VARCHAR'" for c in source.columns) + "}"
+    return (
+        f"read_csv([{', '.join(_lit(p) for p in paths)}], columns={columns}, header=true, "
+        "delim=',', quote='\"', escape='\"', auto_detect=false, filename=true, "
+        f"store_rejects=true, rejects_table={_lit(rejects)}, rejects_scan={_lit(rejects + '_scan')})"
+    )
+
+
+def _stage_csv(con, source: Source, group, stage: str) -> None:
+    """CSV rows as text plus their physical line number; reader rejects are staged too."""
+    rejects = f"_rejects_{uuid.uuid4().hex[:8]}"
+    reader = _csv_reader_sql([str(f.path) for f in group], source, rejects)
+    cols = ", ".join(_q(c.name) for c in source.columns)
+    # row_number() over () follows scan order, which DuckDB preserves; rejected lines
+    # are skipped by the reader, so each good row's line is shifted by the rejects before it.
+    # (A blank line inside a CSV is skipped by both counts but shifts later line numbers.)
+    con.execute(f"create or replace temp table _good as select row_number() over () as _rn, filename, {cols} from {reader}")
+    con.execute(
+        f"""create or replace temp table _rej as
+            with per_line as (  -- the reader logs one error per bad column; quarantine the line once
+                select s.file_path as filename, e.line as line_number,
+                       string_agg(distinct e.error_type, ', ') as error_type,
+                       string_agg(distinct e.error_message, '; ') as error_message, any_value(e.csv_line) as csv_line
+                from {rejects} e join {rejects}_scan s using (scan_id, file_id)
+                group by all
+            )
+            select *, line_number - 1 - row_number() over (partition by filename order by line_number)
+                      as good_rows_before
+            from per_line"""
+    )
+    con.execute(
+        f"""create or replace temp table {stage} as
+            with numbered as (
+                select *, _rn - min(_rn) over (partition by filename) + 1 as _rank from _good
+            )
+            select n.filename, {', '.join('n.' + _q(c.name) for c in source.columns)},
+                   n._rank + 1 + (select count(*) from _rej r where r.filename = n.filename
+                                  and r.good_rows_before < n._rank) as _source_row,
+                   null::varchar as _structural_error, null::varchar as _raw_record
+            from numbered n
+            union all
+            select filename, {', '.join('null' for _ in source.columns)}, line_number,
+                   'unreadable CSV line (' || error_type || '): ' || error_message, csv_line
+            from _rej"""
+    )
+    con.execute(f"drop table if exists {rejects}; drop table if exists {rejects}_scan; drop table _good; drop table _rej")
+
+
+def _stage_jsonl(con, source: Source, group, stage: str) -> None:
+    paths = ", ".join(_lit(str(f.path)) for f in group)
+    reader = (
+        f"read_csv([{paths}], columns={{'json_line': 'VARCHAR'}}, header=false, delim={_UNIT_SEPARATOR}, "
+        "quote='', escape='', auto_detect=false, filename=true)"
+    )
+    expected_keys = "[" + ", ".join(_lit(c.name) for c in source.columns) + "]"
+    json_paths = "[" + ", ".join(_lit("$." + c.name) for c in source.columns) + "]"
+    extracted = ", ".join(f"_v[{i + 1}] as {_q(c.name)}" for i, c in enumerate(source.columns))
+    con.execute(
+        f"""create or replace temp table {stage} as
+            with lines as (
+                select filename, row_number() over () as _rn, json_line from {reader}
+            ), numbered as (
+                select filename, json_line, _rn - min(_rn) over (partition by filename) + 1 as _source_row,
+                       -- JSON functions raise on invalid input, so only valid text goes on to them
+                       case when json_valid(json_line) then json_line end as _valid_json
+                from lines
+            ), typed as (
+                select *, coalesce(json_type(_valid_json) = 'OBJECT', false) as _is_object from numbered
+            ), parsed as (
+                select *,
+                       json_extract_string(case when _is_object then _valid_json end, {json_paths}) as _v,
+                       list_filter(json_keys(case when _is_object then _valid_json end),
+                                   lambda k: not list_contains({expected_keys}, k)) as _unknown
+                from typed
+                where json_line is not null and trim(json_line) <> ''
+            )
+            select filename, {extracted}, _source_row,
+                   case when not _is_object then 'not a JSON object on one line'
+                        when len(_unknown) > 0 then 'unknown keys ' || list_aggregate(_unknown, 'string_agg', ', ')
+                   end as _structural_error,
+                   case when not _is_object or len(_unknown) > 0 then json_line end as _raw_record
+            from parsed"""
+    )
+
+
+def _stage_parquet(con, source: Source, group, stage: str) -> None:
+    paths = ", ".join(_lit(str(f.path)) for f in group)
+    cols = ", ".join(f"cast({_q(c.name)} as varchar) as {_q(c.name)}" for c in source.columns)
+    con.execute(
+        f"""create or replace temp table {stage} as
+            select filename, {cols}, file_row_number + 1 as _source_row,
+                   null::varchar as _structural_error, null::varchar as _raw_record
+            from read_parquet([{paths}], filename=true, file_row_number=true, union_by_name=true)"""
+    )
+
+
+# ---------------------------------------------------------------- rules
+
+
+def _rule_failures(col: Column) -> list[str]:
+    """SQL expressions, each a reason string when the rule fails and NULL otherwise."""
+    ref = _q(col.name)
+    present = f"({ref} is not null and trim({ref}) <> '')"
+    rules = []
+    if col.required:
+        rules.append(f"case when not {present} then {_lit('missing required ' + col.name)} end")
+    if col.type != "string":
+        rules.append(
+            f"case when {present} and try_cast(trim({ref}) as {col.sql_type}) is null "
+            f"then {_lit(col.name + ': cannot read ')} || {ref} || {_lit(' as ' + col.type)} end"
+        )
+    typed = f"try_cast(trim({ref}) as {col.sql_type})" if col.type != "string" else f"trim({ref})"
+    if col.allowed:
+        allowed = ", ".join(_lit(v) for v in col.allowed)
+        rules.append(
+            f"case when {present} and {typed} not in ({allowed}) "
+            f"then {_lit(col.name + ': value ')} || {ref} || {_lit(' is not one of ' + '/'.join(col.allowed))} end"
+        )
+    if col.min_value is not None:
+        rules.append(
+            f"case when {typed} < {col.min_value} then {_lit(col.name + ': ')} || {ref} || {_lit(f' is below {col.min_value:g}')} end"
+        )
+    if col.max_value is not None:
+        rules.append(
+            f"case when {typed} > {col.max_value} then {_lit(col.name + ': ')} || {ref} || {_lit(f' is above {col.max_value:g}')} end"
+        )
+    return rules
+
+
+def _reason_sql(source: Source) -> str:
+    rules = [r for col in source.columns for r in _rule_failures(col)]
+    return f"coalesce(_structural_error, nullif(concat_ws('; ', {', '.join(rules)}), ''))"
+
+
+def _typed_value(col: Column) -> str:
+    ref = _q(col.name)
+    if col.type == "string":
+        return f"nullif({ref}, '') as {ref}"
+    return f"cast(nullif(trim({ref}), '') as {col.sql_type}) as {ref}"
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _ledger(con, source: Source) -> dict[str, tuple[str, int]]:
+    rows = con.execute(
+        "select source_file, file_sha256, file_bytes from quality.ingest_files where source = ? and status = 'loaded'",
+        [source.name],
+    ).fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def _loaded_hashes(con, source: Source) -> dict[str, str]:
+    rows = con.execute(
+        "select file_sha256, source_file from quality.ingest_files where source = ? and status = 'loaded'",
+        [source.name],
+    ).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def _groups(pending: list[landing_files.LandedFile], group_bytes: int):
+    by_format: dict[str, list[landing_files.LandedFile]] = {}
+    for f in pending:
+        by_format.setdefault(f.file_format, []).append(f)
+    for fmt_files in by_format.values():
+        group, size = [], 0
+        for f in fmt_files:
+            group.append(f)
+            size += f.size_bytes
+            if size >= group_bytes:
+                yield group
+                group, size = [], 0
+        if group:
+            yield group
+
+
+def load_source(
+    con: duckdb.DuckDBPyConnection,
+    source_name: str,
+    landing_dir: Path,
+    batch_id: str | None = None,
+    group_bytes: int = DEFAULT_GROUP_BYTES,
+    progress=None,
+) -> SourceLoadResult:
+    source = SOURCES[source_name]
+    batch_id = batch_id or f"{source.name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    ensure_tables(con, source)
+    result = SourceLoadResult(source.name, batch_id)
+
+    ledger = _ledger(con, source)
+    loaded_hashes = _loaded_hashes(con, source)
+    pending: list[landing_files.LandedFile] = []
+    hashes: dict[str, str] = {}
+    replaced: set[str] = set()
+    duplicates: list[tuple[landing_files.LandedFile, str, str]] = []
+    for landed in landing_files.discover(landing_dir, source.name):
+        known = ledger.get(landed.relative_path)
+        if known and known[1] == landed.size_bytes:
+            digest = known[0]
+            # Same name and size: trust the ledger's hash unless the content really changed.
+            if landing_files.sha256_of(landed.path) == digest:
+                result.skipped_unchanged += 1
+                continue
+        digest = landing_files.sha256_of(landed.path)
+        if known:
+            replaced.add(landed.relative_path)
+        elif digest in loaded_hashes or digest in hashes.values():
+            original = loaded_hashes.get(digest) or next(k for k, v in hashes.items() if v == digest)
+            duplicates.append((landed, digest, original))
+            continue
+        hashes[landed.relative_path] = digest
+        pending.append(landed)
+
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    for landed, digest, original in duplicates:
+        con.execute(
+            "insert into quality.ingest_files values (?, ?, ?, ?, ?, ?, ?, 'duplicate_delivery', 0, 0, 0, ?, ?)",
+            [source.name, landed.relative_path, landed.file_format, landed.delivery_date, landed.size_bytes,
+             digest, batch_id, now, f"same content as {original}; not loaded again"],
+        )
+        result.files.append(FileOutcome(landed.relative_path, "duplicate_delivery", 0, 0, 0, f"same content as {original}"))
+
+    for group in _groups(pending, group_bytes):
+        _load_group(con, source, group, hashes, replaced, batch_id, result)
+        if progress:
+            progress(source.name, len(result.files), len(pending) + len(duplicates))
+    return result
+
+
+def _load_group(con, source: Source, group, hashes, replaced, batch_id: str, result: SourceLoadResult) -> None:
+    for landed in group:
+        _check_columns(landed, source)
+    landed_counts = {f.relative_path: landing_files.count_records(f) for f in group}
+    rel_by_abs = {str(f.path): f.relative_path for f in group}
+    stage = "_landed"
+    con.execute("begin transaction")
+    try:
+        if group[0].file_format == "csv":
+            _stage_csv(con, source, group, stage)
+        elif group[0].file_format == "jsonl":
+            _stage_jsonl(con, source, group, stage)
+        else:
+            _stage_parquet(con, source, group, stage)
+        mapping = "map {" + ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in rel_by_abs.items()) + "}"
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        con.execute(
+            f"""create or replace temp table _checked as
+                select *, {_reason_sql(source)} as _reason, {mapping}[filename] as _rel
+                from {stage}"""
+        )
+        for rel in sorted(replaced & set(landed_counts)):
+            con.execute(f"delete from {raw_table(source)} where _source_file = ?", [rel])
+            con.execute(f"delete from {quarantine_table(source)} where _source_file = ?", [rel])
+            con.execute("delete from quality.ingest_files where source = ? and source_file = ?", [source.name, rel])
+        typed = ", ".join(_typed_value(c) for c in source.columns)
+        con.execute(
+            f"""insert into {raw_table(source)}
+                select {typed}, ? as _batch_id, _rel as _source_file, _source_row, ? as _loaded_at
+                from _checked where _reason is null order by _rel, _source_row""",
+            [batch_id, now],
+        )
+        cols = ", ".join(_q(c.name) for c in source.columns)
+        con.execute(
+            f"""insert into {quarantine_table(source)}
+                select {cols}, _reason, _raw_record, ?, _rel, _source_row, ?
+                from _checked where _reason is not null order by _rel, _source_row""",
+            [batch_id, now],
+        )
+        counts = {
+            r[0]: (r[1], r[2])
+            for r in con.execute(
+                "select _rel, count(*) filter (where _reason is null), count(*) filter (where _reason is not null) "
+                "from _checked group by _rel"
+            ).fetchall()
+        }
+        for reason, n in con.execute(
+            "select split_part(_reason, ':', 1), count(*) from _checked where _reason is not null group by 1"
+        ).fetchall():
+            result.quarantine_reasons[reason] = result.quarantine_reasons.get(reason, 0) + n
+        outcomes = []
+        for landed in group:
+            rows_landed = landed_counts[landed.relative_path]
+            loaded, quarantined = counts.get(landed.relative_path, (0, 0))
+            if rows_landed != loaded + quarantined:
+                raise ReconciliationError(landed.relative_path, rows_landed, loaded, quarantined)
+            con.execute(
+                "insert into quality.ingest_files values (?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?)",
+                [source.name, landed.relative_path, landed.file_format, landed.delivery_date, landed.size_bytes,
+                 hashes[landed.relative_path], batch_id, rows_landed, loaded, quarantined, now,
+                 "replaced an earlier delivery of this file" if landed.relative_path in replaced else None],
+            )
+            outcomes.append(FileOutcome(landed.relative_path, "loaded", rows_landed, loaded, quarantined))
+        con.execute(f"drop table {stage}; drop table _checked")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    result.files.extend(outcomes)

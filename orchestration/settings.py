@@ -1,0 +1,62 @@
+"""Every setting of the warehouse, read from the environment in this one place.
+
+Each setting has a default that works on a fresh clone; the README lists them.
+Nothing here imports Dagster, so the demo generator and tests can use it too.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+
+# Keep every tool quiet on the network: this machine (and many production ones) has none.
+QUIET_NETWORK_ENV = {
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "GX_ANALYTICS_ENABLED": "false",
+    "DAGSTER_DISABLE_TELEMETRY": "true",
+}
+
+
+def _path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    path = Path(value) if value else default
+    return path if path.is_absolute() else (Path.cwd() / path)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    landing_dir: Path
+    duckdb_database: Path
+    serving_dir: Path
+    exports_dir: Path
+    quarantine_files_dir: Path
+    truth_dir: Path
+    duckdb_threads: int | None
+    duckdb_memory_limit: str | None
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        data_dir = _path("DATA_DIR", PROJECT_ROOT / "data")
+        threads = os.environ.get("DUCKDB_THREADS")
+        return cls(
+            data_dir=data_dir,
+            landing_dir=_path("LANDING_DIR", data_dir / "landing"),
+            duckdb_database=_path("DUCKDB_DATABASE", data_dir / "warehouse.duckdb"),
+            serving_dir=_path("SERVING_DIR", data_dir / "serving"),
+            exports_dir=_path("EXPORTS_DIR", data_dir / "exports"),
+            quarantine_files_dir=_path("REJECTED_FILES_DIR", data_dir / "rejected_files"),
+            truth_dir=_path("TRUTH_DIR", data_dir / "truth"),
+            duckdb_threads=int(threads) if threads else None,
+            duckdb_memory_limit=os.environ.get("DUCKDB_MEMORY_LIMIT") or None,
+        )
+
+
+def apply_quiet_network_env() -> None:
+    for key, value in QUIET_NETWORK_ENV.items():
+        os.environ.setdefault(key, value)
