@@ -1,0 +1,24 @@
+"""Customer lifetime value: BG/NBD purchase counts x Gamma-Gamma spend."""
+
+from ml.clv.bgnbd import BGNBDParams, expected_transactions, fit_bgnbd, prob_alive
+from ml.clv.gamma_gamma import GammaGammaParams, expected_spend, fit_gamma_gamma
+from ml.clv.summary import (
+    calibration_holdout_summary,
+    holdout_by_frequency,
+    rfm_summary,
+)
+from ml.clv.value import customer_lifetime_value
+
+__all__ = [
+    "BGNBDParams",
+    "GammaGammaParams",
+    "calibration_holdout_summary",
+    "customer_lifetime_value",
+    "expected_spend",
+    "expected_transactions",
+    "fit_bgnbd",
+    "fit_gamma_gamma",
+    "holdout_by_frequency",
+    "prob_alive",
+    "rfm_summary",
+]
