@@ -15,6 +15,11 @@ Conventions that hold for every source:
 - CSV files are UTF-8 with a header row and ``,`` delimiter; JSONL is one object a line.
 - A record may be delivered again later with a newer ``updated_at`` (or the same
   content twice): raw keeps every delivery, staging keeps the latest per key.
+
+Hard rules, checked on every row at ingest: a required column is present; a value
+can be read as its type; a value is in the column's allowed set; a number is within
+its range. A row that breaks one is not loaded but kept in
+``quality.quarantine_<source>`` with the reason, file and line.
 """
 
 from __future__ import annotations
@@ -246,7 +251,7 @@ SOURCES: dict[str, Source] = {
 LOAD_COLUMNS = (
     _c("_batch_id", "string", True, "ingest batch that loaded the row"),
     _c("_source_file", "string", True, "landing file the row came from, relative to the landing root"),
-    _c("_source_row", "integer", True, "1-based record number within that file"),
+    _c("_source_row", "integer", True, "where in that file: line number for CSV/JSONL (a CSV header is line 1), 1-based row for Parquet"),
     _c("_loaded_at", "timestamp", True, "when the row was loaded (UTC)"),
 )
 

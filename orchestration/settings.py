@@ -37,6 +37,7 @@ class Settings:
     exports_dir: Path
     quarantine_files_dir: Path
     truth_dir: Path
+    dagster_home: Path
     duckdb_threads: int | None
     duckdb_memory_limit: str | None
 
@@ -52,6 +53,7 @@ class Settings:
             exports_dir=_path("EXPORTS_DIR", data_dir / "exports"),
             quarantine_files_dir=_path("REJECTED_FILES_DIR", data_dir / "rejected_files"),
             truth_dir=_path("TRUTH_DIR", data_dir / "truth"),
+            dagster_home=_path("DAGSTER_HOME", data_dir / "dagster_home"),
             duckdb_threads=int(threads) if threads else None,
             duckdb_memory_limit=os.environ.get("DUCKDB_MEMORY_LIMIT") or None,
         )
