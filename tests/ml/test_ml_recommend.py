@@ -1,0 +1,90 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml.recommend import (
+    evaluate_against_popularity,
+    fit_item_knn,
+    recommend,
+    recommend_popular,
+    split_last_purchase,
+)
+
+N_GROUPS, PER_GROUP = 6, 10
+
+
+def planted_purchases(n_customers: int = 600, seed: int = 11) -> pd.DataFrame:
+    """Customers each favour one product family; a few global bestsellers sell to all.
+
+    Within-family co-purchase is the structure item-item similarity should find;
+    the bestsellers are what a popularity ranking would push.
+    """
+    rng = np.random.default_rng(seed)
+    bestsellers = [f"best{i}" for i in range(5)]
+    rows = []
+    for c in range(n_customers):
+        family = rng.integers(N_GROUPS)
+        day = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 30)))
+        for _basket in range(rng.integers(2, 6)):
+            for _ in range(rng.integers(1, 4)):
+                if rng.random() < 0.75:
+                    item = f"g{family}_{rng.integers(PER_GROUP)}"
+                else:
+                    item = bestsellers[min(int(rng.exponential(1.2)), 4)]
+                rows.append((f"c{c:04d}", item, day))
+            day += pd.Timedelta(days=int(rng.integers(1, 40)))
+    return pd.DataFrame(rows, columns=["customer_id", "item_id", "order_date"])
+
+
+@pytest.fixture(scope="module")
+def purchases():
+    return planted_purchases()
+
+
+def test_beats_popularity_on_held_out_last_purchases(purchases):
+    table = evaluate_against_popularity(purchases, n=5).set_index("model")
+    knn, pop = table.loc["item_knn"], table.loc["popularity"]
+    assert knn["n_customers"] == pop["n_customers"] > 300
+    assert knn["hit_rate"] > pop["hit_rate"] + 0.1
+    assert knn["precision_at_n"] > pop["precision_at_n"]
+    assert knn["recall_at_n"] > pop["recall_at_n"]
+
+
+def test_recommendations_exclude_owned_items_and_fill_cold_start(purchases):
+    model = fit_item_knn(purchases)
+    recs = recommend(model, ["c0000", "never-seen"], n=8)
+    assert list(recs.columns) == ["customer_id", "rank", "item_id", "score", "source"]
+    owned = set(purchases.loc[purchases["customer_id"] == "c0000", "item_id"])
+    mine = recs[recs["customer_id"] == "c0000"]
+    assert len(mine) == 8 and not (set(mine["item_id"]) & owned)
+    assert list(mine["rank"]) == list(range(1, 9))
+    cold = recs[recs["customer_id"] == "never-seen"]
+    assert len(cold) == 8 and (cold["source"] == "popular").all()
+    assert cold["item_id"].iloc[0] == purchases.drop_duplicates(["customer_id", "item_id"])["item_id"].value_counts().idxmax()
+
+
+def test_similar_items_come_from_the_same_family(purchases):
+    model = fit_item_knn(purchases)
+    j = model.items.get_loc("g2_0")
+    row = model.similarity[j].toarray().ravel()
+    top = [model.items[i] for i in np.argsort(-row, kind="stable")[:5]]
+    assert all(t.startswith("g2_") for t in top)
+    assert model.similarity[j, j] == 0
+
+
+def test_split_holds_out_only_new_items_of_the_last_day():
+    p = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "a", "b"],
+            "item_id": ["x", "y", "x", "z", "x"],
+            "order_date": ["2024-01-01", "2024-01-01", "2024-02-01", "2024-02-01", "2024-01-05"],
+        }
+    )
+    train, test = split_last_purchase(p)
+    assert set(map(tuple, test[["customer_id", "item_id"]].to_numpy())) == {("a", "z")}
+    assert len(train) == 3  # a's first day and b's only day
+
+
+def test_popularity_baseline_never_uses_similarity(purchases):
+    model = fit_item_knn(purchases)
+    assert (recommend_popular(model, ["c0001"], n=5)["source"] == "popular").all()
