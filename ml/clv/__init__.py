@@ -7,7 +7,7 @@ from ml.clv.summary import (
     holdout_by_frequency,
     rfm_summary,
 )
-from ml.clv.value import customer_lifetime_value
+from ml.clv.value import customer_lifetime_value, fit_clv
 
 __all__ = [
     "BGNBDParams",
@@ -17,6 +17,7 @@ __all__ = [
     "expected_spend",
     "expected_transactions",
     "fit_bgnbd",
+    "fit_clv",
     "fit_gamma_gamma",
     "holdout_by_frequency",
     "prob_alive",

@@ -82,8 +82,10 @@ def expected_spend(params: GammaGammaParams, frequency, monetary_value) -> np.nd
     The conditional mean is a weighted average of the population mean p*gamma/(q-1)
     and the customer's own mean, weighted by how many purchases we have seen.
     """
-    x = np.asarray(frequency, dtype=float)
     z = np.asarray(monetary_value, dtype=float)
+    # A non-positive mean spend is no evidence about spend rate; treat it like no
+    # repeat purchases (population mean) instead of shrinking the estimate to zero.
+    x = np.where(z > 0, np.asarray(frequency, dtype=float), 0.0)
     p, q, g = params.p, params.q, params.gamma
     if q <= 1:
         raise ValueError(f"Gamma-Gamma q={q:.3f} <= 1: the mean spend is infinite; check the input amounts")

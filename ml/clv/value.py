@@ -59,3 +59,33 @@ def customer_lifetime_value(
             "clv": spend * (per_month @ discount),
         }
     )
+
+
+def fit_clv(
+    transactions: pd.DataFrame,
+    as_of,
+    horizon_months: int = 12,
+    monthly_discount_rate: float = 0.01,
+    time_unit: str = "weeks",
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+) -> tuple[pd.DataFrame, BGNBDParams, GammaGammaParams]:
+    """One call for the pipeline: summarise up to ``as_of``, fit both models, score.
+
+    Returns (frame with the rfm_summary columns + CLV_COLUMNS, BG/NBD params,
+    Gamma-Gamma params). Every purchase day counts for BG/NBD, but Gamma-Gamma
+    models strictly positive spend, so customers whose repeat purchases average
+    <= 0 (free orders, refunds netted in) are left out of its fit and get the
+    population mean spend.
+    """
+    from ml.clv.bgnbd import fit_bgnbd
+    from ml.clv.gamma_gamma import fit_gamma_gamma
+    from ml.clv.summary import rfm_summary
+
+    summary = rfm_summary(transactions, as_of, time_unit, customer_col, date_col, amount_col)
+    bg = fit_bgnbd(summary["frequency"], summary["recency"], summary["T"])
+    spenders = summary["frequency"].where(summary["monetary_value"] > 0, 0)
+    gg = fit_gamma_gamma(spenders, summary["monetary_value"])
+    clv = customer_lifetime_value(summary, bg, gg, horizon_months, monthly_discount_rate, time_unit)
+    return summary.merge(clv, on="customer_id"), bg, gg

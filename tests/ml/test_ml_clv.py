@@ -12,6 +12,7 @@ from ml.clv import (
     expected_spend,
     expected_transactions,
     fit_bgnbd,
+    fit_clv,
     fit_gamma_gamma,
     holdout_by_frequency,
     prob_alive,
@@ -157,3 +158,15 @@ def test_bad_inputs_are_named():
         rfm_summary(pd.DataFrame({"customer_id": [1], "date": ["2024-01-01"]}), "2024-01-02")
     with pytest.raises(ValueError, match="time_unit"):
         rfm_summary(pd.DataFrame({"customer_id": [1], "date": ["2024-01-01"], "amount": [1.0]}), "2024-01-02", "months")
+
+
+def test_fit_clv_one_call(cdnow_transactions, bgnbd):
+    frame, bg, gg = fit_clv(cdnow_transactions, CAL_END, horizon_months=6)
+    assert {"customer_id", "frequency", "recency", "T", "monetary_value", "prob_alive", "clv"} <= set(frame.columns)
+    assert len(frame) == 2357 and (frame["clv"] >= 0).all()
+    assert bg.r == pytest.approx(bgnbd.r, rel=1e-4)
+
+
+def test_non_positive_spend_gets_population_mean():
+    gg = GammaGammaParams(p=6.25, q=3.74, gamma=15.44)
+    assert expected_spend(gg, [3], [0.0])[0] == pytest.approx(gg.p * gg.gamma / (gg.q - 1))
