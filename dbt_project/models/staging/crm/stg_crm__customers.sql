@@ -1,0 +1,71 @@
+with
+
+source as (
+    select * from {{ source('crm', 'customers') }}
+),
+
+country_codes as (
+    select * from {{ ref('country_codes') }}
+),
+
+latest as (
+    {{ dedupe_latest('source', ['customer_id'], ['updated_at desc']) }}
+),
+
+renamed as (
+    select
+        {{ clean_string('customer_id') }} as customer_id,
+        {{ normalize_email('email') }} as email,
+        {{ clean_string('phone') }} as phone_as_delivered,
+        {{ digits_only(clean_string('phone')) }} as phone_digits,
+        {{ clean_string('first_name') }} as first_name,
+        {{ clean_string('last_name') }} as last_name,
+        {{ clean_code('gender') }} as gender,
+        cast(birth_date as date) as birth_date,
+        {{ clean_string('city') }} as city,
+        {{ clean_string('region') }} as region,
+        {{ country_lookup_key('country') }} as country_lookup_key,
+        cast(signup_at as {{ dbt.type_timestamp() }}) as signup_at,
+        {{ clean_code('acquisition_channel') }} as acquisition_channel,
+        cast(marketing_consent as {{ dbt.type_boolean() }}) as marketing_consent,
+        cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at,
+        _batch_id,
+        _loaded_at
+    from latest
+),
+
+with_country as (
+    select
+        renamed.*,
+        country_codes.country_code,
+        country_codes.country_name,
+        country_codes.calling_code
+    from renamed
+    left join country_codes
+        on renamed.country_lookup_key = country_codes.lookup_key
+),
+
+final as (
+    select
+        customer_id,
+        email,
+        {{ phone_to_e164('phone_as_delivered', 'phone_digits', 'calling_code') }} as phone,
+        phone_as_delivered,
+        first_name,
+        last_name,
+        gender,
+        birth_date,
+        city,
+        region,
+        country_code,
+        country_name,
+        signup_at,
+        acquisition_channel,
+        marketing_consent,
+        updated_at,
+        _batch_id,
+        _loaded_at
+    from with_country
+)
+
+select * from final

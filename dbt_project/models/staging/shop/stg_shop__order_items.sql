@@ -1,0 +1,41 @@
+with
+
+source as (
+    select * from {{ source('shop', 'order_items') }}
+),
+
+-- Lines carry no version column: a re-delivered order repeats its lines, and
+-- the most recently loaded copy wins.
+latest as (
+    {{ dedupe_latest('source', ['order_id', 'line_number']) }}
+),
+
+renamed as (
+    select
+        {{ clean_string('order_id') }} as order_id,
+        cast(line_number as {{ dbt.type_int() }}) as line_number,
+        {{ clean_string('product_id') }} as product_id,
+        cast(quantity as {{ dbt.type_int() }}) as quantity,
+        cast(unit_price as {{ type_money() }}) as unit_price,
+        cast(ordered_at as {{ dbt.type_timestamp() }}) as ordered_at,
+        _batch_id,
+        _loaded_at
+    from latest
+),
+
+final as (
+    select
+        {{ dbt.concat(['order_id', "'-'", dbt.safe_cast('line_number', dbt.type_string())]) }} as order_item_id,
+        order_id,
+        line_number,
+        product_id,
+        quantity,
+        unit_price,
+        cast(quantity * unit_price as {{ type_money() }}) as line_amount,
+        ordered_at,
+        _batch_id,
+        _loaded_at
+    from renamed
+)
+
+select * from final

@@ -1,0 +1,31 @@
+with
+
+source as (
+    select * from {{ source('shop', 'orders') }}
+),
+
+-- A returned order is re-delivered with a later updated_at, so the latest
+-- version carries the current status.
+latest as (
+    {{ dedupe_latest('source', ['order_id'], ['updated_at desc']) }}
+),
+
+final as (
+    select
+        {{ clean_string('order_id') }} as order_id,
+        {{ clean_string('customer_id') }} as customer_id,
+        cast(ordered_at as {{ dbt.type_timestamp() }}) as ordered_at,
+        cast(ordered_at as date) as order_date,
+        {{ clean_code('channel') }} as channel,
+        {{ clean_code('status') }} as status,
+        cast(subtotal_amount as {{ type_money() }}) as subtotal_amount,
+        cast(discount_amount as {{ type_money() }}) as discount_amount,
+        cast(shipping_amount as {{ type_money() }}) as shipping_amount,
+        cast(total_amount as {{ type_money() }}) as total_amount,
+        cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at,
+        _batch_id,
+        _loaded_at
+    from latest
+)
+
+select * from final

@@ -1,0 +1,30 @@
+with
+
+source as (
+    select * from {{ source('web', 'web_events') }}
+),
+
+latest as (
+    {{ dedupe_latest('source', ['event_id']) }}
+),
+
+final as (
+    select
+        {{ clean_string('event_id') }} as event_id,
+        {{ clean_string('anonymous_id') }} as anonymous_id,
+        {{ clean_string('customer_id') }} as customer_id,
+        cast(occurred_at as {{ dbt.type_timestamp() }}) as occurred_at,
+        {{ clean_code('event_type') }} as event_type,
+        {{ clean_string('product_id') }} as product_id,
+        {{ clean_string('page_url') }} as page_url,
+        {{ clean_string('search_query') }} as search_query,
+        {{ clean_code('device') }} as device,
+        {{ clean_code('utm_source') }} as utm_source,
+        {{ clean_code('utm_medium') }} as utm_medium,
+        {{ clean_string('utm_campaign') }} as utm_campaign,
+        _batch_id,
+        _loaded_at
+    from latest
+)
+
+select * from final
