@@ -1,0 +1,76 @@
+with
+
+orders as (
+    select * from {{ ref('stg_shop__orders') }}
+),
+
+order_items as (
+    select * from {{ ref('stg_shop__order_items') }}
+),
+
+line_totals as (
+    select
+        order_id,
+        count(*) as line_count,
+        sum(quantity) as item_quantity,
+        count(distinct product_id) as distinct_product_count,
+        sum(line_amount) as lines_subtotal_amount
+    from order_items
+    group by order_id
+),
+
+joined as (
+    select
+        orders.order_id,
+        orders.customer_id,
+        orders.ordered_at,
+        orders.order_date,
+        orders.channel,
+        orders.status,
+        orders.subtotal_amount,
+        orders.discount_amount,
+        orders.shipping_amount,
+        orders.total_amount,
+        orders.updated_at,
+        coalesce(line_totals.line_count, 0) as line_count,
+        coalesce(line_totals.item_quantity, 0) as item_quantity,
+        coalesce(line_totals.distinct_product_count, 0) as distinct_product_count,
+        coalesce(line_totals.lines_subtotal_amount, 0) as lines_subtotal_amount
+    from orders
+    left join line_totals
+        on orders.order_id = line_totals.order_id
+),
+
+final as (
+    select
+        order_id,
+        customer_id,
+        ordered_at,
+        order_date,
+        channel,
+        status,
+        status = 'completed' as is_completed,
+        status = 'cancelled' as is_cancelled,
+        status = 'returned' as is_returned,
+        subtotal_amount,
+        discount_amount,
+        shipping_amount,
+        total_amount,
+        -- Revenue only counts when the order was kept: cancelled orders never
+        -- shipped and returned ones were refunded. Shipping is pass-through.
+        cast(
+            case when status = 'completed' then subtotal_amount - discount_amount else 0 end
+            as {{ type_money() }}
+        ) as net_revenue,
+        cast(line_count as {{ dbt.type_bigint() }}) as line_count,
+        cast(item_quantity as {{ dbt.type_bigint() }}) as item_quantity,
+        cast(distinct_product_count as {{ dbt.type_bigint() }}) as distinct_product_count,
+        cast(lines_subtotal_amount as {{ type_money() }}) as lines_subtotal_amount,
+        cast(subtotal_amount - lines_subtotal_amount as {{ type_money() }}) as subtotal_difference_amount,
+        -- a cent of tolerance: feeds round each line, the header rounds the sum
+        abs(subtotal_amount - lines_subtotal_amount) <= 0.01 as is_subtotal_reconciled,
+        updated_at
+    from joined
+)
+
+select * from final

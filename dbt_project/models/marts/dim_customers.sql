@@ -1,0 +1,91 @@
+{%- set as_of = var('as_of_date', none) -%}
+
+with
+
+customers as (
+    select * from {{ ref('stg_crm__customers') }}
+),
+
+orders as (
+    select * from {{ ref('int_order_lines_totaled') }}
+),
+
+as_of as (
+    select
+        {% if as_of -%}
+        cast('{{ as_of }}' as date) as as_of_date
+        {%- else -%}
+        cast({{ dbt.current_timestamp() }} as date) as as_of_date
+        {%- endif %}
+),
+
+order_summary as (
+    select
+        customer_id,
+        min(order_date) as first_order_date,
+        max(order_date) as last_order_date,
+        count(*) as lifetime_order_count,
+        sum(case when is_completed then 1 else 0 end) as completed_order_count,
+        sum(case when is_cancelled then 1 else 0 end) as cancelled_order_count,
+        sum(case when is_returned then 1 else 0 end) as returned_order_count,
+        sum(net_revenue) as lifetime_net_revenue
+    from orders
+    group by customer_id
+),
+
+with_age as (
+    select
+        customers.*,
+        -- whole years, minus one when this year's birthday is still ahead
+        extract(year from as_of.as_of_date) - extract(year from customers.birth_date)
+        - case
+            when extract(month from as_of.as_of_date) * 100 + extract(day from as_of.as_of_date)
+                < extract(month from customers.birth_date) * 100 + extract(day from customers.birth_date)
+            then 1 else 0
+        end as age_years
+    from customers
+    cross join as_of
+),
+
+final as (
+    select
+        with_age.customer_id,
+        with_age.email,
+        with_age.phone,
+        with_age.first_name,
+        with_age.last_name,
+        coalesce(with_age.gender, 'unknown') as gender,
+        with_age.birth_date,
+        cast(with_age.age_years as {{ dbt.type_int() }}) as age_years,
+        case
+            when with_age.age_years is null or with_age.age_years < 0 then 'unknown'
+            when with_age.age_years < 18 then 'under 18'
+            when with_age.age_years < 25 then '18-24'
+            when with_age.age_years < 35 then '25-34'
+            when with_age.age_years < 45 then '35-44'
+            when with_age.age_years < 55 then '45-54'
+            when with_age.age_years < 65 then '55-64'
+            else '65+'
+        end as age_band,
+        with_age.city,
+        with_age.region,
+        with_age.country_code,
+        with_age.country_name,
+        with_age.signup_at,
+        cast(with_age.signup_at as date) as signup_date,
+        with_age.acquisition_channel,
+        with_age.marketing_consent,
+        order_summary.first_order_date,
+        order_summary.last_order_date,
+        cast(coalesce(order_summary.lifetime_order_count, 0) as {{ dbt.type_bigint() }}) as lifetime_order_count,
+        cast(coalesce(order_summary.completed_order_count, 0) as {{ dbt.type_bigint() }}) as completed_order_count,
+        cast(coalesce(order_summary.cancelled_order_count, 0) as {{ dbt.type_bigint() }}) as cancelled_order_count,
+        cast(coalesce(order_summary.returned_order_count, 0) as {{ dbt.type_bigint() }}) as returned_order_count,
+        cast(coalesce(order_summary.lifetime_net_revenue, 0) as {{ type_money() }}) as lifetime_net_revenue,
+        with_age.updated_at
+    from with_age
+    left join order_summary
+        on with_age.customer_id = order_summary.customer_id
+)
+
+select * from final
