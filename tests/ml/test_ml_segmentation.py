@@ -105,3 +105,14 @@ def test_weak_centroids_are_average_and_names_unique():
     assert names.loc[0, "name_en"] == "Average customers"
     assert names.loc[1, "name_en"] == "High-value loyalists"
     assert names["name_en"].is_unique
+
+
+def test_a_few_whales_do_not_hijack_a_segment():
+    customers, truth = planted_customers()
+    whales = customers.iloc[:3].copy()
+    whales["customer_id"] = ["w1", "w2", "w3"]
+    whales[["frequency", "monetary"]] *= [20, 400]
+    result = fit_segments(pd.concat([customers, whales], ignore_index=True), k=4, seed=0)
+    # Heavy tails are logged, so the four planted groups survive instead of
+    # three whales taking a segment of their own.
+    assert adjusted_rand_score(truth, result.labels[: len(truth)]) > 0.8
