@@ -32,9 +32,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 dbt_project/target/manifest.json: $(VENV)/.installed $(shell find dbt_project -name '*.sql' -o -name '*.yml' -o -name '*.csv' 2>/dev/null | grep -v -e target/ -e logs/)
 	$(VENV)/bin/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
 
+# dagster-dbt re-parses the project under `dagster dev` with the `dbt` on PATH: put the venv's first.
 dev: setup
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/dagster_home} ; mkdir -p $$DAGSTER_HOME ; \
-	DAGSTER_HOME=$$DAGSTER_HOME $(VENV)/bin/dagster dev -w workspace.yaml
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH DAGSTER_HOME=$$DAGSTER_HOME $(VENV)/bin/dagster dev -w workspace.yaml
 
 docs: setup
 	$(VENV)/bin/dbt docs generate --project-dir dbt_project --profiles-dir dbt_project

@@ -23,15 +23,17 @@ def _print_summary(database) -> None:
 
     con = duckdb.connect(str(database), read_only=True)
     try:
-        rows = con.execute(
-            "select table_schema, table_name, estimated_size from duckdb_tables() "
-            "where table_schema in ('raw','staging','intermediate','marts','ml','quality') order by 1, 2"
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('raw','staging','intermediate','marts','ml','quality') "
+            "and table_type = 'BASE TABLE' order by 1, 2"
         ).fetchall()
+        rows = [(s, t, con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0]) for s, t in tables]
     finally:
         con.close()
     print(f"\nWarehouse {database}:")
-    for schema, table, size in rows:
-        print(f"  {schema + '.' + table:<45} {size:>12,} rows")
+    for schema, table, count in rows:
+        print(f"  {schema + '.' + table:<45} {count:>12,} rows")
 
 
 def build(args) -> int:

@@ -2,68 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from dataclasses import dataclass
-from pathlib import Path
-
-import duckdb
 import pytest
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-QUIET = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "GX_ANALYTICS_ENABLED": "false",
-         "DAGSTER_DISABLE_TELEMETRY": "true"}
-
-# Small enough to build in well under a minute, large enough that every source has dirt.
-DEMO_CUSTOMERS = 400
-DEMO_DAYS = 90
-
-
-@dataclass
-class BuiltWarehouse:
-    data_dir: Path
-    env: dict
-    build_output: str
-
-    @property
-    def database(self) -> Path:
-        return self.data_dir / "warehouse.duckdb"
-
-    @property
-    def landing_dir(self) -> Path:
-        return self.data_dir / "landing"
-
-    @property
-    def truth_dir(self) -> Path:
-        return self.data_dir / "truth"
-
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        return duckdb.connect(str(self.database), read_only=True)
-
-    def query(self, sql: str, params=None):
-        with self.connect() as con:
-            return con.execute(sql, params or []).fetchall()
-
-    def df(self, sql: str):
-        with self.connect() as con:
-            return con.execute(sql).df()
-
-
-def warehouse_env(data_dir: Path) -> dict:
-    env = {**os.environ, **QUIET, "DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster_home")}
-    env.pop("DUCKDB_DATABASE", None)
-    env.pop("LANDING_DIR", None)
-    return env
-
-
-def run_build(data_dir: Path, *extra: str) -> subprocess.CompletedProcess:
-    env = warehouse_env(data_dir)
-    return subprocess.run(
-        [sys.executable, "-m", "orchestration", "build", "--customers", str(DEMO_CUSTOMERS), "--days", str(DEMO_DAYS),
-         *extra],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=900,
-    )
+from warehouse_build import BuiltWarehouse, run_build, warehouse_env
 
 
 @pytest.fixture(scope="session")

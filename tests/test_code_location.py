@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
-from conftest import PROJECT_ROOT, QUIET, warehouse_env
+from warehouse_build import PROJECT_ROOT, QUIET, warehouse_env
 
 import dagster as dg
 
 
-def test_definitions_validate_without_deprecation_warnings(tmp_path):
+def test_dg_check_defs_passes_without_deprecation_warnings(tmp_path):
     env = warehouse_env(tmp_path / "data")
-    proc = subprocess.run(
-        [sys.executable, "-W", "error::DeprecationWarning", "-m", "dagster", "definitions", "validate",
-         "-w", "workspace.yaml"],
-        cwd=PROJECT_ROOT, env={**env, **QUIET}, capture_output=True, text=True, timeout=300,
-    )
+    (tmp_path / "data" / "dagster_home").mkdir(parents=True)
+    venv_bin = Path(sys.executable).parent
+    env["PATH"] = f"{venv_bin}{os.pathsep}{env.get('PATH', '')}"  # as an activated venv (and `make dev`) has it
+    env["PYTHONWARNINGS"] = "default"
+    proc = subprocess.run([str(venv_bin / "dg"), "check", "defs"], cwd=PROJECT_ROOT, env={**env, **QUIET},
+                          capture_output=True, text=True, timeout=300)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
-    assert "Validation successful" in output
+    assert "All definitions loaded successfully" in output
+    # sqlglotrs (a dbt dependency) announces its own deprecation on import; that one is not ours
+    ours = [line for line in output.splitlines() if "sqlglot" not in line]
     for marker in ("deprecat", "Deprecat", "superseded"):
-        assert marker not in output, output
+        assert not [line for line in ours if marker in line], output
 
 
 def _ancestors(graph, key):

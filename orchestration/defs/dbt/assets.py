@@ -5,10 +5,12 @@ dbt tests arrive as asset checks on the models they test. Asset keys are
 ingest assets' ``raw/<source>`` keys without special cases.
 """
 
-from __future__ import annotations
 
+import shutil
+import sys
 from collections.abc import Mapping
-from typing import Any
+from pathlib import Path
+from typing import Any, Optional
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
@@ -43,7 +45,7 @@ class WarehouseTranslator(DagsterDbtTranslator):
 
 class DbtBuildConfig(dg.Config):
     full_refresh: bool = False
-    rfm_reference_date: str | None = None  # YYYY-MM-DD; default: the latest order date
+    rfm_reference_date: Optional[str] = None  # YYYY-MM-DD; default: the latest order date
 
 
 def dbt_build_args(config: DbtBuildConfig) -> list[str]:
@@ -65,4 +67,8 @@ def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     yield from dbt.cli(dbt_build_args(config), context=context).stream()
 
 
-dbt_resource = DbtCliResource(project_dir=dbt_project)
+# The dbt installed in this Python environment, so the code location works without an activated venv.
+_DBT_EXECUTABLE = shutil.which("dbt") or str(Path(sys.prefix) / "bin" / "dbt")
+dbt_resource = DbtCliResource(
+    project_dir=dbt_project, dbt_executable=_DBT_EXECUTABLE
+)

@@ -1,6 +1,5 @@
 """One Dagster asset per landing source: ``raw.<source>`` loaded from the landing zone."""
 
-from __future__ import annotations
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
