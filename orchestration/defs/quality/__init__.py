@@ -1,0 +1,1 @@
+"""Data-quality gates: expectation suites from ``expectations/`` run as blocking asset checks."""

@@ -1,0 +1,79 @@
+"""One blocking Dagster asset check per expectation suite, on the asset the suite validates.
+
+A failing suite stops every asset downstream of the checked one in the same run.
+The connection is opened inside the check body and closed before it returns:
+DuckDB allows one writer, and the checks run between the writers' steps.
+"""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from orchestration.settings import EXPECTATIONS_DIR, Settings
+
+from . import data_docs, history
+from .runner import SuiteResult, run_suite
+from .suites import Suite, discover_suites
+
+CHECK_NAME = "expectation_suite"
+
+
+def _metadata(result: SuiteResult, docs: "str | None") -> dict:
+    failed = [r.label for r in result.failed]
+    metadata = {
+        "suite": result.suite,
+        "expectations_passed": len(result.results) - len(failed),
+        "expectations_failed": len(failed),
+        "failed_expectations": dg.MetadataValue.json(failed),
+        "observed_values": dg.MetadataValue.json({r.label: r.observed_value for r in result.results}),
+        "unexpected_counts": dg.MetadataValue.json(
+            {r.label: r.unexpected_count for r in result.results if r.unexpected_count is not None}),
+        "row_count": result.row_count,
+        "gx_sample_rows": result.sample_rows,
+        "seconds": result.seconds,
+    }
+    problems = {r.label: r.error or (r.details or {}).get("examples") for r in result.failed
+                if r.error or (r.details or {}).get("examples")}
+    if problems:
+        metadata["failure_details"] = dg.MetadataValue.json(problems)
+    if docs:
+        metadata["data_docs"] = dg.MetadataValue.path(docs)
+    return metadata
+
+
+def _partition(context: dg.AssetCheckExecutionContext) -> "str | None":
+    op_context = context.op_execution_context
+    return op_context.partition_key if op_context.has_partition_key else None
+
+
+def build_suite_check(suite: Suite) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(suite.asset_key_path),
+        name=CHECK_NAME,
+        blocking=True,
+        description=f"Expectation suite `{suite.path.name}` ({len(suite.expectations)} expectations); "
+                    "blocks everything downstream when an expectation fails.",
+        pool="duckdb_writer",
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
+        with warehouse.get_connection() as con:
+            result = run_suite(con, suite)
+            history.append(con, result, "/".join(suite.asset_key_path), context.run_id, _partition(context))
+        docs = None
+        try:
+            docs = str(data_docs.publish(Settings.from_env().data_dir, result, context.run_id))
+        except Exception as err:  # the docs are a report; a rendering bug must not hide the verdict
+            context.log.warning(f"Data Docs not updated for {suite.name}: {err}")
+        for r in result.failed:
+            context.log.error(f"{suite.name}: {r.label} failed, observed {r.observed_value!r}"
+                              + (f" ({r.error})" if r.error else ""))
+        return dg.AssetCheckResult(passed=result.success, severity=dg.AssetCheckSeverity.ERROR,
+                                   metadata=_metadata(result, docs))
+
+    return _check
+
+
+def build_quality_checks(directory=EXPECTATIONS_DIR) -> list[dg.AssetChecksDefinition]:
+    return [build_suite_check(s) for s in discover_suites(directory)]
+
+
+quality_checks = build_quality_checks()

@@ -1,0 +1,87 @@
+"""The GX Data Docs site: every suite run rendered as static HTML in one folder.
+
+The runner's results (exact SQL ones and GX-sample ones alike) are turned into GX
+validation results, stored in a file-backed GX project under ``<data>/quality/gx``
+and rendered to ``<data>/quality/data_docs/index.html``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+
+import great_expectations as gx
+from great_expectations.core.expectation_validation_result import (
+    ExpectationSuiteValidationResult,
+    ExpectationValidationResult,
+)
+from great_expectations.core.run_identifier import RunIdentifier
+from great_expectations.data_context.types.resource_identifiers import (
+    ExpectationSuiteIdentifier,
+    ValidationResultIdentifier,
+)
+from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+from .runner import SuiteResult
+
+SITE_NAME = "warehouse_quality"
+
+
+def site_dir(data_dir: Path) -> Path:
+    return data_dir / "quality" / "data_docs"
+
+
+def _context(data_dir: Path):
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    ctx = gx.get_context(mode="file", project_root_dir=str(data_dir / "quality"))
+    site = {
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir(data_dir))},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    }
+    sites = ctx.get_config().data_docs_sites or {}
+    if SITE_NAME not in sites:
+        ctx.add_data_docs_site(site_name=SITE_NAME, site_config=site)
+    return ctx
+
+
+def _gx_result(result: SuiteResult) -> ExpectationSuiteValidationResult:
+    items = []
+    for r in result.results:
+        body = {"observed_value": r.observed_value}
+        if r.unexpected_count is not None:
+            body["unexpected_count"] = r.unexpected_count
+            if r.element_count:
+                body["element_count"] = r.element_count
+                body["unexpected_percent"] = 100.0 * r.unexpected_count / r.element_count
+        meta = {"engine": r.engine, **({"why": r.description} if r.description else {}), **(r.details or {})}
+        items.append(ExpectationValidationResult(
+            success=r.success,
+            expectation_config=ExpectationConfiguration(type=r.expectation_type, kwargs=r.kwargs, meta=meta),
+            result=body,
+            exception_info={"raised_exception": bool(r.error), "exception_message": r.error,
+                            "exception_traceback": None},
+        ))
+    passed = sum(1 for r in result.results if r.success)
+    return ExpectationSuiteValidationResult(
+        success=result.success, results=items, suite_name=result.suite,
+        statistics={"evaluated_expectations": len(items), "successful_expectations": passed,
+                    "unsuccessful_expectations": len(items) - passed,
+                    "success_percent": 100.0 * passed / len(items) if items else 100.0},
+        meta={"active_batch_definition": {"datasource_name": "warehouse", "data_asset_name": result.table,
+                                          "batch_identifiers": {}}},
+    )
+
+
+def publish(data_dir: Path, result: SuiteResult, run_id: str) -> Path:
+    """Store one suite run and re-render its page and the index; returns the site's index.html."""
+    ctx = _context(data_dir)
+    key = ValidationResultIdentifier(
+        expectation_suite_identifier=ExpectationSuiteIdentifier(name=result.suite),
+        run_id=RunIdentifier(run_name=run_id, run_time=datetime.now(timezone.utc)),
+        batch_identifier=result.table.replace('"', ""),
+    )
+    ctx.validation_results_store.set(key, _gx_result(result))
+    ctx.build_data_docs(site_names=[SITE_NAME], resource_identifiers=[key])
+    return site_dir(data_dir) / "index.html"
