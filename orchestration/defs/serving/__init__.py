@@ -1,0 +1,1 @@
+"""Publishing the warehouse for readers: the serving file and its Parquet exports."""
