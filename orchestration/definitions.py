@@ -9,18 +9,31 @@ import dagster as dg
 
 from orchestration.defs.dbt.assets import dbt_resource, warehouse_dbt_models
 from orchestration.defs.ingest.assets import ingest_assets
-from orchestration.defs.jobs import build_warehouse_job
+from orchestration.defs.jobs import (
+    build_warehouse_job,
+    daily_build_schedule,
+    retrain_models_job,
+    weekly_retrain_schedule,
+)
+from orchestration.defs.ops.alerts import run_failure_alert
+from orchestration.defs.ops.landing_sensor import landing_zone_sensor
 from orchestration.defs.quality.checks import quality_checks
 from orchestration.defs.resources import export_settings_for_subprocesses, warehouse_resource
+from orchestration.defs.serving.assets import build_serving_asset
 from orchestration.settings import Settings
 
 settings = Settings.from_env()
 export_settings_for_subprocesses(settings)
 
+_assets = [*ingest_assets, warehouse_dbt_models]
+
 defs = dg.Definitions(
-    assets=[*ingest_assets, warehouse_dbt_models],
+    # The snapshot depends on whatever the other domains put in the published groups.
+    assets=[*_assets, build_serving_asset([*_assets, *quality_checks])],
     asset_checks=quality_checks,
-    jobs=[build_warehouse_job],
+    jobs=[build_warehouse_job, retrain_models_job],
+    schedules=[daily_build_schedule, weekly_retrain_schedule],
+    sensors=[landing_zone_sensor, run_failure_alert],
     resources={"warehouse": warehouse_resource(settings), "dbt": dbt_resource},
     # DuckDB has one writer per file: steps of a run execute one at a time in one process.
     executor=dg.in_process_executor,

@@ -1,0 +1,1 @@
+"""Running the warehouse unattended: the landing-zone sensor and run-failure alerts."""
