@@ -75,7 +75,7 @@ def build_serving_asset(definitions: Iterable[dg.AssetsDefinition]) -> dg.Assets
             )
         settings = Settings.from_env()
         with warehouse.get_connection() as con:
-            result = publish(con, settings.serving_dir, run_id=context.run_id)
+            result = publish(con, settings.serving_dir, run_id=context.run.run_id)
         context.log.info(f"Published {len(result.tables)} tables to {result.database} in {result.seconds:.1f}s "
                          f"({result.database_bytes:,} bytes; Parquet {result.parquet_bytes:,} bytes)")
         return dg.MaterializeResult(
