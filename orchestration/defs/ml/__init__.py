@@ -1,0 +1,23 @@
+"""Model assets: train, check against baselines, and write ``ml.*`` tables (models live in ``ml/``).
+
+Each model is an asset whose value is the trained model (a ``common.TrainedModel``)
+with a blocking check against its baseline; the table-writing asset downstream
+takes that model as its input, so a model that fails its check never scores.
+"""
+
+from . import churn, clv, feedback, recommendations, segments
+
+ml_assets = [
+    segments.customer_segments,
+    churn.churn_model, churn.churn_scores,
+    clv.clv_model, clv.customer_clv,
+    recommendations.recommender_model, recommendations.recommendations,
+    feedback.feedback_model, feedback.feedback_sentiment,
+]
+ml_asset_checks = [
+    segments.customer_segments_are_stable,
+    churn.churn_model_beats_baseline,
+    clv.clv_model_fits_holdout,
+    recommendations.recommender_beats_popularity,
+    feedback.feedback_sentiment_beats_majority,
+]
