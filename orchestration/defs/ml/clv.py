@@ -1,0 +1,153 @@
+"""Customer lifetime value: BG/NBD + Gamma-Gamma, validated on a calibration/holdout split first.
+
+Validation: fit on orders before (reference - holdout), predict each customer's
+repeat purchases in the holdout, compare with what happened. The holdout is the
+churn horizon's rule: the configured length, at most a third of the window. The
+scoring model is then refitted on everything before the reference date.
+"""
+
+import time
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from ml import artifacts
+from ml.clv import (
+    calibration_holdout_summary,
+    customer_lifetime_value,
+    expected_transactions,
+    fit_bgnbd,
+    fit_clv,
+    holdout_by_frequency,
+)
+
+from . import common, inputs
+from .common import TrainedModel, Verdict
+
+# Total predicted holdout purchases must be within this fraction of the actual total.
+HOLDOUT_TOLERANCE = 0.20
+
+
+class ClvConfig(dg.Config):
+    horizon_months: int = 12
+    monthly_discount_rate: float = 0.01
+    holdout_days: int = 90
+
+
+def clv_verdict(metrics: dict) -> Verdict:
+    error = metrics["holdout_relative_error"]
+    within = abs(error) <= HOLDOUT_TOLERANCE
+    beats_naive = metrics["holdout_mae"] <= metrics["naive_holdout_mae"]
+    text = (f"holdout purchases predicted {metrics['holdout_predicted']:.0f} vs actual {metrics['holdout_actual']:.0f} "
+            f"({error:+.1%}, tolerance {HOLDOUT_TOLERANCE:.0%}); per-customer MAE {metrics['holdout_mae']:.3f} vs "
+            f"naive past-rate {metrics['naive_holdout_mae']:.3f}")
+    return Verdict(within and beats_naive, text)
+
+
+def validate_holdout(transactions: pd.DataFrame, reference: pd.Timestamp, holdout_days: int) -> tuple[dict, pd.DataFrame]:
+    # rfm summaries include the calibration end day, so the calibration ends the day before the holdout starts.
+    cal_end = reference - pd.Timedelta(days=holdout_days + 1)
+    hold_end = reference - pd.Timedelta(days=1)
+    summary = calibration_holdout_summary(transactions, cal_end, hold_end)
+    bg = fit_bgnbd(summary["frequency"], summary["recency"], summary["T"])
+    predicted = expected_transactions(bg, summary["duration_holdout"].iloc[0], summary["frequency"],
+                                      summary["recency"], summary["T"])
+    actual = summary["frequency_holdout"].to_numpy(dtype=float)
+    # Naive baseline: each customer keeps buying at their calibration-period rate.
+    naive = summary["frequency"] / summary["T"].clip(lower=1.0) * summary["duration_holdout"]
+    metrics = {
+        "holdout_calibration_end": str(cal_end.date()), "holdout_days": holdout_days,
+        "holdout_customers": len(summary), "holdout_actual": float(actual.sum()),
+        "holdout_predicted": float(predicted.sum()),
+        "holdout_relative_error": float(predicted.sum() / max(actual.sum(), 1.0) - 1.0),
+        "holdout_mae": float(np.mean(np.abs(predicted - actual))),
+        "naive_holdout_mae": float(np.mean(np.abs(naive - actual))),
+        **{f"holdout_bgnbd_{k}": v for k, v in bg.as_dict().items() if k in ("r", "alpha", "a", "b")},
+    }
+    return metrics, holdout_by_frequency(summary, predicted)
+
+
+@dg.asset(
+    key=common.ml_key("clv_model"),
+    group_name=common.GROUP, kinds=common.KINDS, owners=common.OWNERS, pool=common.POOL,
+    deps=[common.mart("fct_orders")],
+    description="BG/NBD (purchase count, probability alive) and Gamma-Gamma (spend) fitted by maximum likelihood, "
+                "validated on a calibration/holdout split; handed to ml/customer_clv.",
+)
+def clv_model(context: dg.AssetExecutionContext, config: ClvConfig, warehouse: DuckDBResource) -> dg.Output:
+    started = time.perf_counter()
+    with warehouse.get_connection() as con:
+        reference = common.reference_date(con)
+        window = int((reference - common.first_order_date(con)).days)
+        transactions = inputs.clv_transactions(inputs.orders(con))
+    holdout_days = min(config.holdout_days, window // 3)
+    metrics, by_frequency = validate_holdout(transactions, reference, holdout_days)
+    # Fitted through the reference day's eve, the same "strictly before" cut the other models use.
+    scored, bg, gg = fit_clv(transactions, reference - pd.Timedelta(days=1), config.horizon_months,
+                             config.monthly_discount_rate)
+    fitted = {**{f"bgnbd_{k}": v for k, v in bg.as_dict().items()},
+              **{f"gamma_gamma_{k}": v for k, v in gg.as_dict().items()}}
+    metrics.update(fitted)
+    verdict = clv_verdict(metrics)
+    params = {**config.model_dump(), "holdout_days_used": holdout_days, "time_unit": "weeks"}
+    snapshot = artifacts.data_sha(transactions)
+    model = {"bgnbd": bg, "gamma_gamma": gg, "holdout_by_frequency": by_frequency}
+    code, path = common.save_artifact(model, "clv", snapshot, metrics, params)
+    trained = TrainedModel("clv", model, metrics, {"naive_holdout_mae": metrics["naive_holdout_mae"],
+                                                   "tolerance": HOLDOUT_TOLERANCE},
+                           params, verdict, common.new_model_run_id(context, "clv"), code, snapshot, str(path),
+                           str(reference.date()))
+    with warehouse.get_connection() as con:
+        common.record_model_run(con, trained, context.run.run_id)
+    return dg.Output(trained, metadata={
+        **trained.run_metadata(),
+        **common.float_metadata({k: v for k, v in metrics.items() if k.startswith(("holdout_", "naive_", "bgnbd_",
+                                                                                   "gamma_gamma_"))}),
+        "holdout_by_frequency": dg.MetadataValue.md(by_frequency.round(3).to_markdown(index=False)),
+        "training_seconds": round(time.perf_counter() - started, 1),
+    })
+
+
+@dg.asset_check(asset=clv_model, blocking=True,
+                description=f"Calibration/holdout: total predicted repeat purchases within {HOLDOUT_TOLERANCE:.0%} "
+                            "of actual and per-customer error no worse than the naive past-rate forecast.")
+def clv_model_fits_holdout(clv_model: TrainedModel) -> dg.AssetCheckResult:
+    m = clv_model.metrics
+    return common.verdict_check_result(clv_model, common.float_metadata(
+        {k: m[k] for k in ("holdout_actual", "holdout_predicted", "holdout_relative_error", "holdout_mae",
+                           "naive_holdout_mae")}))
+
+
+CLV_TYPES = {"customer_id": "varchar", "prob_alive": "double", "expected_purchases": "double",
+             "expected_spend": "double", "clv": "double", "model_run_id": "varchar", "scored_at": "timestamp"}
+
+
+@dg.asset(
+    key=common.ml_key("customer_clv"),
+    ins={"clv_model": dg.AssetIn(common.ml_key("clv_model"))},
+    group_name=common.GROUP, kinds=common.KINDS, owners=common.OWNERS, pool=common.POOL,
+    description="Per customer who has bought: probability alive, expected purchases and spend per purchase over the "
+                "horizon, and discounted CLV (currency of net revenue).",
+)
+def customer_clv(context: dg.AssetExecutionContext, config: ClvConfig, warehouse: DuckDBResource,
+                 clv_model: TrainedModel) -> dg.MaterializeResult:
+    from ml.clv import rfm_summary
+
+    with warehouse.get_connection() as con:
+        reference = common.reference_date(con)
+        transactions = inputs.clv_transactions(inputs.orders(con))
+    summary = rfm_summary(transactions, reference - pd.Timedelta(days=1))
+    scored = customer_lifetime_value(summary, clv_model.model["bgnbd"], clv_model.model["gamma_gamma"],
+                                     config.horizon_months, config.monthly_discount_rate)
+    scored["model_run_id"] = clv_model.model_run_id
+    scored["scored_at"] = common.now_utc()
+    with warehouse.get_connection() as con:
+        n = common.write_table(con, "customer_clv", scored, CLV_TYPES)
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": n, "model_run_id": clv_model.model_run_id,
+        "horizon_months": config.horizon_months, "monthly_discount_rate": config.monthly_discount_rate,
+        "total_clv": float(scored["clv"].sum()), "mean_clv": float(scored["clv"].mean()),
+        "mean_prob_alive": float(scored["prob_alive"].mean()),
+    })
