@@ -1,0 +1,159 @@
+"""Feedback text: sentiment (trained on survey comments with NPS as weak labels) and topics, Chinese and English.
+
+The sentiment model learns from survey comments only, because only they come with
+a score; it is then applied to ticket descriptions and social posts too. When a
+warehouse has too few scored comments to train and evaluate on (a small demo),
+sentiment stays empty and the check warns instead of blocking: there is no model
+to compare with the baseline, and topics and languages are still written.
+"""
+
+import time
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from ml import artifacts, feedback_text
+
+from . import common, inputs
+from .common import TrainedModel, Verdict
+
+# Below this many promoter/detractor comments (or this many of the rarer class) a
+# 25% held-out split has too few rows for its accuracy to mean anything.
+MIN_LABELLED = 40
+MIN_PER_CLASS = 8
+MIN_TOPIC_TEXTS = 20
+
+
+class FeedbackConfig(dg.Config):
+    seed: int = 0
+    n_topics: int = 8
+
+
+def sentiment_verdict(metrics: dict) -> Verdict:
+    if "accuracy" not in metrics:
+        return Verdict(None, f"not enough scored survey comments to train sentiment: {metrics['n_labelled']} "
+                             f"promoter/detractor comments ({metrics['n_minority']} in the rarer class); need "
+                             f"{MIN_LABELLED} and {MIN_PER_CLASS}")
+    passed = metrics["accuracy"] > metrics["majority_accuracy"]
+    return Verdict(bool(passed), f"held-out accuracy {metrics['accuracy']:.3f} vs majority class "
+                                 f"{metrics['majority_accuracy']:.3f} (AUC {metrics['auc']:.3f}, n={metrics['n_test']})")
+
+
+def train_feedback_models(feedback: pd.DataFrame, seed: int, n_topics: int) -> tuple[dict, dict]:
+    surveys = feedback[feedback["feedback_source"] == "survey"]
+    labels = feedback_text.nps_weak_labels(surveys["nps_score"])
+    labelled = labels[~np.isnan(labels)]
+    minority = int(min((labelled == 1).sum(), (labelled == 0).sum())) if len(labelled) else 0
+    metrics: dict = {"n_labelled": int(len(labelled)), "n_minority": minority, "n_texts": len(feedback)}
+    sentiment = None
+    if len(labelled) >= MIN_LABELLED and minority >= MIN_PER_CLASS:
+        sentiment = feedback_text.fit_sentiment(surveys["text"].tolist(), surveys["nps_score"].tolist(), seed)
+        metrics.update(sentiment.metrics)
+    topics = None
+    if len(feedback) >= MIN_TOPIC_TEXTS:
+        topics = feedback_text.fit_topics(feedback["text"].tolist(), n_topics, seed)
+    return {"sentiment": sentiment, "topics": topics}, metrics
+
+
+@dg.asset(
+    key=common.ml_key("feedback_model"),
+    group_name=common.GROUP, kinds=common.KINDS, owners=common.OWNERS, pool=common.POOL,
+    deps=[common.staging("stg_survey__responses"), common.staging("stg_helpdesk__support_tickets"),
+          common.staging("stg_social__mentions"), common.mart("dim_customers")],
+    description="Character n-gram sentiment classifier (NPS promoters vs detractors as weak labels, held-out "
+                "evaluation) and NMF topics over survey comments, ticket descriptions and social posts.",
+)
+def feedback_model(context: dg.AssetExecutionContext, config: FeedbackConfig, warehouse: DuckDBResource) -> dg.Output:
+    started = time.perf_counter()
+    with warehouse.get_connection() as con:
+        reference = common.reference_date(con)
+        feedback = inputs.feedback(con)
+    models, metrics = train_feedback_models(feedback, config.seed, config.n_topics)
+    verdict = sentiment_verdict(metrics)
+    if verdict.passed is None:
+        context.log.warning(verdict.reason)
+    baseline = {"majority_accuracy": metrics.get("majority_accuracy")}
+    snapshot = artifacts.data_sha(feedback[["feedback_id", "text", "nps_score"]])
+    code, path = common.save_artifact(models, "feedback", snapshot, metrics, config.model_dump())
+    trained = TrainedModel("feedback", models, metrics, baseline, config.model_dump(), verdict,
+                           common.new_model_run_id(context, "feedback"), code, snapshot, str(path),
+                           str(reference.date()))
+    with warehouse.get_connection() as con:
+        common.record_model_run(con, trained, context.run.run_id)
+    topics = models["topics"]
+    return dg.Output(trained, metadata={
+        **trained.run_metadata(), **common.float_metadata(metrics),
+        "topics": dg.MetadataValue.md(topics.terms.to_markdown(index=False) if topics else "not enough text"),
+        "training_seconds": round(time.perf_counter() - started, 1),
+    })
+
+
+@dg.asset_check(asset=feedback_model, blocking=True,
+                description="Sentiment beats always predicting the commoner class on held-out survey comments; "
+                            "warns (does not block) when there are too few scored comments to train at all.")
+def feedback_sentiment_beats_majority(feedback_model: TrainedModel) -> dg.AssetCheckResult:
+    return common.verdict_check_result(feedback_model, common.float_metadata(
+        {k: v for k, v in feedback_model.metrics.items() if k.startswith(("accuracy", "majority", "auc", "n_"))}))
+
+
+SENTIMENT_TYPES = {"feedback_id": "varchar", "feedback_source": "varchar", "customer_id": "varchar",
+                   "language": "varchar", "sentiment_score": "double", "sentiment_label": "varchar",
+                   "topic_id": "integer", "model_run_id": "varchar"}
+TOPIC_TYPES = {"topic_id": "integer", "top_terms": "varchar", "n_feedback": "bigint", "share": "double",
+               "model_run_id": "varchar"}
+
+
+def score_feedback(feedback: pd.DataFrame, models: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    texts = feedback["text"].tolist()
+    out = feedback[["feedback_id", "feedback_source", "customer_id"]].reset_index(drop=True)
+    out["language"] = [feedback_text.detect_language(t) for t in texts]
+    if models["sentiment"] is not None and len(texts):
+        scored = models["sentiment"].predict(texts)
+        out["sentiment_score"] = scored["sentiment_score"].to_numpy()
+        out["sentiment_label"] = scored["sentiment_label"].to_numpy()
+    else:
+        out["sentiment_score"], out["sentiment_label"] = np.nan, None
+    topics = models["topics"]
+    out["topic_id"] = topics.assign(texts)["topic"].to_numpy() if topics is not None and len(texts) else -1
+    if topics is None:
+        return out, pd.DataFrame(columns=list(TOPIC_TYPES))
+    terms = topics.terms.rename(columns={"topic": "topic_id"})
+    counts = out["topic_id"].value_counts()
+    terms["n_feedback"] = terms["topic_id"].map(counts).fillna(0).astype(int)
+    terms["share"] = terms["n_feedback"] / max(len(out), 1)
+    return out, terms
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(common.ml_key("feedback_sentiment"), deps=[common.ml_key("feedback_model")],
+                     group_name=common.GROUP, kinds=common.KINDS, owners=common.OWNERS,
+                     description="Per survey comment, ticket and social post: language, P(positive), label "
+                                 "(positive / neutral / negative) and topic."),
+        dg.AssetSpec(common.ml_key("feedback_topics"), deps=[common.ml_key("feedback_model")],
+                     group_name=common.GROUP, kinds=common.KINDS, owners=common.OWNERS,
+                     description="Topics with their strongest terms (English words, Chinese character pairs)."),
+    ],
+    ins={"feedback_model": dg.AssetIn(common.ml_key("feedback_model"))},
+    pool=common.POOL,
+)
+def feedback_sentiment(context: dg.AssetExecutionContext, warehouse: DuckDBResource, feedback_model: TrainedModel):
+    with warehouse.get_connection() as con:
+        feedback = inputs.feedback(con)
+    scored, terms = score_feedback(feedback, feedback_model.model)
+    scored["model_run_id"] = feedback_model.model_run_id
+    terms["model_run_id"] = feedback_model.model_run_id
+    with warehouse.get_connection() as con:
+        n = common.write_table(con, "feedback_sentiment", scored, SENTIMENT_TYPES)
+        n_topics = common.write_table(con, "feedback_topics", terms, TOPIC_TYPES)
+    labels = scored["sentiment_label"].value_counts().to_dict()
+    yield dg.MaterializeResult(asset_key=common.ml_key("feedback_sentiment"), metadata={
+        "dagster/row_count": n, "model_run_id": feedback_model.model_run_id,
+        "by_source": dg.MetadataValue.json(scored["feedback_source"].value_counts().to_dict()),
+        "by_language": dg.MetadataValue.json(scored["language"].value_counts().to_dict()),
+        "by_label": dg.MetadataValue.json({str(k): int(v) for k, v in labels.items()}),
+    })
+    yield dg.MaterializeResult(asset_key=common.ml_key("feedback_topics"),
+                               metadata={"dagster/row_count": n_topics, "model_run_id": feedback_model.model_run_id})
