@@ -15,6 +15,7 @@ from orchestration.defs.jobs import (
     retrain_models_job,
     weekly_retrain_schedule,
 )
+from orchestration.defs.ml import ml_asset_checks, ml_assets
 from orchestration.defs.ops.alerts import run_failure_alert
 from orchestration.defs.ops.landing_sensor import landing_zone_sensor
 from orchestration.defs.quality.checks import quality_checks
@@ -25,12 +26,12 @@ from orchestration.settings import Settings
 settings = Settings.from_env()
 export_settings_for_subprocesses(settings)
 
-_assets = [*ingest_assets, warehouse_dbt_models]
+_assets = [*ingest_assets, warehouse_dbt_models, *ml_assets]
 
 defs = dg.Definitions(
     # The snapshot depends on whatever the other domains put in the published groups.
-    assets=[*_assets, build_serving_asset([*_assets, *quality_checks])],
-    asset_checks=quality_checks,
+    assets=[*_assets, build_serving_asset([*_assets, *quality_checks, *ml_asset_checks])],
+    asset_checks=[*quality_checks, *ml_asset_checks],
     jobs=[build_warehouse_job, retrain_models_job],
     schedules=[daily_build_schedule, weekly_retrain_schedule],
     sensors=[landing_zone_sensor, run_failure_alert],
