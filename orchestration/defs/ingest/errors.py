@@ -24,3 +24,19 @@ class ReconciliationError(Exception):
             "records around the difference (a stray quote or a line break inside a field are the usual causes), "
             "correct or re-deliver it, then re-run the ingest."
         )
+
+
+class RejectedFilesError(LandingFileError):
+    """Files of a source whose rule is 'fail' were rejected; they have been moved aside."""
+
+    def __init__(self, source: str, rejected: list):
+        self.rejected = rejected
+        first = rejected[0]
+        Exception.__init__(
+            self,
+            f"{len(rejected)} '{source}' file(s) rejected and moved aside; the other files were loaded, but this "
+            "source's rule is to fail the run so nothing downstream is built with a hole in it.\n"
+            + "\n".join(f"- {r.source_file}: {r.problem}. Fix: {r.fix}. (now at {r.moved_to})" for r in rejected)
+            + "\nAfter fixing, put the file back into its landing folder and re-run.",
+        )
+        self.relative_path, self.problem, self.fix = first.source_file, first.problem, first.fix

@@ -31,7 +31,9 @@ import duckdb
 from landing.contract import LOAD_COLUMNS, SOURCES, Column, Source
 
 from . import files as landing_files
-from .errors import LandingFileError, ReconciliationError
+from . import rejects
+from .errors import LandingFileError, ReconciliationError, RejectedFilesError
+from .file_checks import FileProblem, inspect
 
 # Files are read in groups of about this many bytes so memory stays bounded at any scale.
 DEFAULT_GROUP_BYTES = 512 * 1024 * 1024
@@ -77,6 +79,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     con.execute("create schema if not exists raw")
     con.execute("create schema if not exists quality")
     con.execute(LEDGER_DDL)
+    con.execute(rejects.DDL)
     typed = ", ".join(f"{_q(c.name)} {c.sql_type}" for c in (*source.columns, *LOAD_COLUMNS))
     con.execute(f"create table if not exists {raw_table(source)} ({typed})")
     text_cols = ", ".join(f"{_q(c.name)} varchar" for c in source.columns)
@@ -110,6 +113,7 @@ class SourceLoadResult:
     files: list[FileOutcome] = field(default_factory=list)
     skipped_unchanged: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    rejected: list[rejects.RejectedFile] = field(default_factory=list)
 
     @property
     def rows_landed(self) -> int:
@@ -334,8 +338,16 @@ def load_source(
     batch_id: str | None = None,
     group_bytes: int = DEFAULT_GROUP_BYTES,
     progress=None,
+    rejected_dir: Path | None = None,
 ) -> SourceLoadResult:
+    """Load the new files of a source; whole-file problems are moved to ``rejected_dir``.
+
+    ``rejected_dir`` defaults to ``rejected_files`` beside the landing folder (the
+    Settings default). Raises ``RejectedFilesError`` after loading the good files when
+    a file was rejected and the source's rule (``rejects.RULES``) is to fail the run.
+    """
     source = SOURCES[source_name]
+    rejected_dir = rejected_dir or landing_dir.parent / "rejected_files"
     batch_id = batch_id or f"{source.name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     ensure_tables(con, source)
     result = SourceLoadResult(source.name, batch_id)
@@ -361,6 +373,10 @@ def load_source(
             original = loaded_hashes.get(digest) or next(k for k, v in hashes.items() if v == digest)
             duplicates.append((landed, digest, original))
             continue
+        problem = inspect(landed, source)
+        if problem:
+            result.rejected.append(rejects.reject(con, source.name, landed, problem, rejected_dir, batch_id, digest))
+            continue
         hashes[landed.relative_path] = digest
         pending.append(landed)
 
@@ -372,11 +388,17 @@ def load_source(
              digest, batch_id, now, f"same content as {original}; not loaded again"],
         )
         result.files.append(FileOutcome(landed.relative_path, "duplicate_delivery", 0, 0, 0, f"same content as {original}"))
+        problem = FileProblem("duplicate", f"duplicate delivery: same content as {original}",
+                              "nothing to do: the content is already loaded; stop the sender delivering it twice")
+        result.rejected.append(rejects.reject(con, source.name, landed, problem, rejected_dir, batch_id, digest))
 
     for group in _groups(pending, group_bytes):
         _load_group(con, source, group, hashes, replaced, batch_id, result)
         if progress:
             progress(source.name, len(result.files), len(pending) + len(duplicates))
+    failing = [r for r in result.rejected if r.rule == rejects.FAIL_RUN]
+    if failing:
+        raise RejectedFilesError(source.name, failing)
     return result
 
 

@@ -55,12 +55,13 @@ def build_suite_check(suite: Suite) -> dg.AssetChecksDefinition:
         pool="duckdb_writer",
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
+        run_id = context.op_execution_context.run_id
         with warehouse.get_connection() as con:
             result = run_suite(con, suite)
-            history.append(con, result, "/".join(suite.asset_key_path), context.run_id, _partition(context))
+            history.append(con, result, "/".join(suite.asset_key_path), run_id, _partition(context))
         docs = None
         try:
-            docs = str(data_docs.publish(Settings.from_env().data_dir, result, context.run_id))
+            docs = str(data_docs.publish(Settings.from_env().data_dir, result, run_id))
         except Exception as err:  # the docs are a report; a rendering bug must not hide the verdict
             context.log.warning(f"Data Docs not updated for {suite.name}: {err}")
         for r in result.failed:
