@@ -22,6 +22,13 @@ def _column_schema(source: Source) -> dg.TableSchema:
     )
 
 
+def _rejected_table(rejected) -> str:
+    if not rejected:
+        return "No file rejected in this run (history: `quality.rejected_files`)."
+    rows = [f"| `{r.source_file}` | {r.kind} | {r.problem} | {r.fix} | `{r.moved_to}` |" for r in rejected]
+    return "\n".join(["| file | kind | problem | what to do | moved to |", "|---|---|---|---|---|", *rows])
+
+
 def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
     @dg.asset(
         key=["raw", source.name],
@@ -43,10 +50,13 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
             context.log.info(f"{name}: {done}/{total} files loaded")
 
         with warehouse.get_connection() as con:
-            result = load_source(con, source.name, settings.landing_dir, batch_id=f"{context.run_id[:8]}-{source.name}",
-                                 progress=progress)
+            result = load_source(con, source.name, settings.landing_dir, batch_id=f"{context.run.run_id[:8]}-{source.name}",
+                                 progress=progress, rejected_dir=settings.quarantine_files_dir)
             row_count = con.execute(f"select count(*) from raw.{source.name}").fetchone()[0]
         duplicates = [f.source_file for f in result.files if f.status == "duplicate_delivery"]
+        for r in result.rejected:
+            if r.kind != "duplicate":
+                context.log.warning(f"rejected {r.source_file}: {r.problem}. Fix: {r.fix}. Moved to {r.moved_to}")
         if duplicates:
             context.log.warning(f"{len(duplicates)} file(s) delivered twice and not loaded again: {duplicates[:5]}")
         context.log.info(
@@ -64,6 +74,8 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
                 "rows_loaded": result.rows_loaded,
                 "rows_quarantined": result.rows_quarantined,
                 "quarantine_reasons": dg.MetadataValue.json(result.quarantine_reasons),
+                "files_rejected": len(result.rejected),
+                "rejected_files": dg.MetadataValue.md(_rejected_table(result.rejected)),
             }
         )
 
