@@ -227,6 +227,8 @@ def _dbt_sources() -> dict[str, dict]:
     for path in sorted((DBT_PROJECT / "models").rglob("*.yml")):
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for source in doc.get("sources", []):
+            if source.get("schema") == "ml":
+                continue  # model outputs written by the ML assets, not landing sources
             for table in source.get("tables", []):
                 found[table["name"]] = {"system": source["name"], "schema": source.get("schema"), "table": table}
     return found

@@ -36,6 +36,7 @@ order_summary as (
 with_age as (
     select
         customers.*,
+        as_of.as_of_date,
         -- whole years, minus one when this year's birthday is still ahead
         extract(year from as_of.as_of_date) - extract(year from customers.birth_date)
         - case
@@ -73,6 +74,15 @@ final as (
         with_age.country_name,
         with_age.signup_at,
         cast(with_age.signup_at as date) as signup_date,
+        cast({{ dbt.datediff('cast(with_age.signup_at as date)', 'with_age.as_of_date', 'day') }} as {{ dbt.type_int() }})
+            as tenure_days,
+        case
+            when with_age.signup_at is null then 'unknown'
+            when {{ dbt.datediff('cast(with_age.signup_at as date)', 'with_age.as_of_date', 'day') }} < 90 then 'under 3 months'
+            when {{ dbt.datediff('cast(with_age.signup_at as date)', 'with_age.as_of_date', 'day') }} < 365 then '3-12 months'
+            when {{ dbt.datediff('cast(with_age.signup_at as date)', 'with_age.as_of_date', 'day') }} < 730 then '1-2 years'
+            else '2+ years'
+        end as tenure_band,
         with_age.acquisition_channel,
         with_age.marketing_consent,
         order_summary.first_order_date,

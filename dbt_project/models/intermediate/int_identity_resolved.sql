@@ -1,0 +1,91 @@
+with
+
+web_events as (
+    select * from {{ ref('stg_web__events') }}
+),
+
+mentions as (
+    select * from {{ ref('stg_social__mentions') }}
+),
+
+customers as (
+    select * from {{ ref('stg_crm__customers') }}
+),
+
+-- A cookie is attributed to a customer only when exactly one customer ever
+-- logged in on it; a shared device (several logins) stays unattributed rather
+-- than guessed.
+cookie_logins as (
+    select
+        anonymous_id,
+        min(occurred_at) as first_seen_at,
+        max(occurred_at) as last_seen_at,
+        count(distinct customer_id) as matched_customer_count,
+        max(customer_id) as any_customer_id
+    from web_events
+    group by anonymous_id
+),
+
+cookies as (
+    select
+        'anonymous_id' as identifier_type,
+        anonymous_id as identifier,
+        case when matched_customer_count = 1 then any_customer_id end as customer_id,
+        matched_customer_count,
+        case when matched_customer_count = 1 then 'login' end as resolution_method,
+        first_seen_at,
+        last_seen_at
+    from cookie_logins
+),
+
+-- Platforms hand over sha256(lower(e-mail)); hashing our own normalised e-mails
+-- the same way is the only link between a handle and a CRM customer.
+customer_hashes as (
+    select
+        customer_id,
+        {{ sha256_hex('email') }} as email_sha256
+    from customers
+    where email is not null
+),
+
+handle_posts as (
+    select
+        {{ dbt.concat(['mentions.platform', "':'", 'mentions.handle']) }} as identifier,
+        mentions.posted_at,
+        customer_hashes.customer_id
+    from mentions
+    left join customer_hashes
+        on mentions.email_sha256 = customer_hashes.email_sha256
+    where mentions.handle is not null
+),
+
+handle_matches as (
+    select
+        identifier,
+        min(posted_at) as first_seen_at,
+        max(posted_at) as last_seen_at,
+        count(distinct customer_id) as matched_customer_count,
+        max(customer_id) as any_customer_id
+    from handle_posts
+    group by identifier
+),
+
+handles as (
+    select
+        'social_handle' as identifier_type,
+        identifier,
+        case when matched_customer_count = 1 then any_customer_id end as customer_id,
+        matched_customer_count,
+        case when matched_customer_count = 1 then 'email_sha256' end as resolution_method,
+        first_seen_at,
+        last_seen_at
+    from handle_matches
+),
+
+final as (
+    select * from cookies
+    union all
+    select * from handles
+)
+
+select * from final

@@ -1,0 +1,67 @@
+{%- set timeout_seconds = var('session_timeout_minutes') * 60 -%}
+
+with
+
+events as (
+    select * from {{ ref('stg_web__events') }}
+),
+
+-- Sessions are cut per cookie (anonymous_id), not per customer: a login in the
+-- middle of a visit must not split it, and the events before the login belong
+-- to the same visit.
+with_gap as (
+    select
+        events.*,
+        lag(occurred_at) over (
+            partition by anonymous_id order by occurred_at, event_id
+        ) as previous_occurred_at
+    from events
+),
+
+flagged as (
+    select
+        with_gap.*,
+        -- a gap of exactly the timeout still continues the visit: it has to be
+        -- exceeded, as in the common "30 minutes of inactivity" rule
+        case
+            when previous_occurred_at is null then 1
+            when {{ dbt.datediff('previous_occurred_at', 'occurred_at', 'second') }} > {{ timeout_seconds }} then 1
+            else 0
+        end as is_session_start
+    from with_gap
+),
+
+numbered as (
+    select
+        flagged.*,
+        sum(is_session_start) over (
+            partition by anonymous_id order by occurred_at, event_id
+            rows between unbounded preceding and current row
+        ) as session_number
+    from flagged
+),
+
+final as (
+    select
+        {{ dbt.concat(['anonymous_id', "'-'", dbt.safe_cast('session_number', dbt.type_string())]) }} as session_id,
+        cast(session_number as {{ dbt.type_bigint() }}) as session_number,
+        cast(row_number() over (
+            partition by anonymous_id, session_number order by occurred_at, event_id
+        ) as {{ dbt.type_bigint() }}) as event_number_in_session,
+        event_id,
+        anonymous_id,
+        customer_id,
+        occurred_at,
+        event_type,
+        product_id,
+        page_url,
+        search_query,
+        device,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        is_session_start = 1 as is_session_start
+    from numbered
+)
+
+select * from final
