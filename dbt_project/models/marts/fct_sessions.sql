@@ -1,0 +1,100 @@
+{%- set success_prefix = '/checkout/success/' -%}
+
+with
+
+events as (
+    select * from {{ ref('int_web_events_sessionized') }}
+),
+
+identities as (
+    select * from {{ ref('int_identity_resolved') }}
+    where identifier_type = 'anonymous_id'
+),
+
+session_totals as (
+    select
+        session_id,
+        anonymous_id,
+        min(occurred_at) as started_at,
+        max(occurred_at) as ended_at,
+        count(*) as event_count,
+        sum(case when event_type = 'page_view' then 1 else 0 end) as page_view_count,
+        sum(case when event_type = 'search' then 1 else 0 end) as search_count,
+        sum(case when event_type = 'product_view' then 1 else 0 end) as product_view_count,
+        sum(case when event_type = 'add_to_cart' then 1 else 0 end) as add_to_cart_count,
+        sum(case when event_type = 'checkout' then 1 else 0 end) as checkout_count,
+        sum(case when event_type = 'purchase' then 1 else 0 end) as purchase_count,
+        -- the app sends no page paths, the web always does
+        count(page_url) as events_with_page,
+        -- one login per visit in practice; max() keeps it deterministic otherwise
+        max(customer_id) as logged_in_customer_id,
+        min(device) as any_device,
+        max(case
+            when page_url like '{{ success_prefix }}%'
+            then substr(page_url, {{ success_prefix | length + 1 }})
+        end) as order_id
+    from events
+    group by session_id, anonymous_id
+),
+
+landing as (
+    select
+        session_id,
+        page_url as landing_page,
+        event_type as landing_event_type,
+        device as landing_device,
+        utm_source,
+        utm_medium,
+        utm_campaign
+    from events
+    where event_number_in_session = 1
+),
+
+final as (
+    select
+        session_totals.session_id,
+        session_totals.anonymous_id,
+        coalesce(session_totals.logged_in_customer_id, identities.customer_id) as customer_id,
+        case
+            when session_totals.logged_in_customer_id is not null then 'logged_in'
+            when identities.customer_id is not null then 'cookie_history'
+            else 'anonymous'
+        end as identity_source,
+        session_totals.started_at,
+        session_totals.ended_at,
+        cast(session_totals.started_at as date) as session_date,
+        cast({{ dbt.datediff('session_totals.started_at', 'session_totals.ended_at', 'second') }} as {{ dbt.type_bigint() }})
+            as duration_seconds,
+        case when session_totals.events_with_page > 0 then 'web' else 'app' end as platform,
+        coalesce(landing.landing_device, session_totals.any_device) as device,
+        landing.landing_page,
+        landing.landing_event_type,
+        landing.utm_source,
+        landing.utm_medium,
+        landing.utm_campaign,
+        coalesce(landing.utm_medium, 'none') as traffic_medium,
+        coalesce(landing.utm_source, 'direct') as traffic_source,
+        cast(session_totals.event_count as {{ dbt.type_bigint() }}) as event_count,
+        cast(session_totals.page_view_count as {{ dbt.type_bigint() }}) as page_view_count,
+        cast(session_totals.search_count as {{ dbt.type_bigint() }}) as search_count,
+        cast(session_totals.product_view_count as {{ dbt.type_bigint() }}) as product_view_count,
+        cast(session_totals.add_to_cart_count as {{ dbt.type_bigint() }}) as add_to_cart_count,
+        cast(session_totals.checkout_count as {{ dbt.type_bigint() }}) as checkout_count,
+        cast(session_totals.purchase_count as {{ dbt.type_bigint() }}) as purchase_count,
+        -- funnel steps are cumulative so step counts can only shrink down the funnel
+        session_totals.product_view_count > 0 as reached_product_view,
+        session_totals.product_view_count > 0 and session_totals.add_to_cart_count > 0 as reached_add_to_cart,
+        session_totals.product_view_count > 0 and session_totals.add_to_cart_count > 0
+            and session_totals.checkout_count > 0 as reached_checkout,
+        session_totals.product_view_count > 0 and session_totals.add_to_cart_count > 0
+            and session_totals.checkout_count > 0 and session_totals.purchase_count > 0 as reached_purchase,
+        session_totals.purchase_count > 0 as converted,
+        session_totals.order_id
+    from session_totals
+    left join landing
+        on session_totals.session_id = landing.session_id
+    left join identities
+        on session_totals.anonymous_id = identities.identifier
+)
+
+select * from final
