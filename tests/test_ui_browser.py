@@ -1,0 +1,145 @@
+"""The Dagster UI in a real headless Chromium: the asset graph, and a materialization launched from it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from warehouse_build import PROJECT_ROOT, QUIET
+
+import dagster as dg
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps dialling out, which a closed network refuses.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+STARTUP_SECONDS = 240
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(url: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"dagster dev exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(1)
+    raise AssertionError(f"{url} did not answer within {STARTUP_SECONDS}s:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="module")
+def dagster_ui(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium package (.ci/run does)")
+    from landing.generate import generate
+
+    root = tmp_path_factory.mktemp("ui")
+    data = root / "data"
+    home = data / "dagster_home"
+    home.mkdir(parents=True)
+    shutil.copy(PROJECT_ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    generate(out_dir=data / "landing", truth_dir=data / "truth", customers=30, days=3, seed=11)
+    port = _free_port()
+    venv_bin = Path(sys.executable).parent
+    # dagster-dbt runs plain `dbt` under `dagster dev`: the venv's must come first on PATH.
+    env = {**os.environ, **QUIET, "DATA_DIR": str(data), "DAGSTER_HOME": str(home),
+           "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
+    for key in ("DUCKDB_DATABASE", "LANDING_DIR", "SERVING_DIR"):
+        env.pop(key, None)
+    log = root / "dagster_dev.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([str(venv_bin / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1",
+                                 "-p", str(port)], cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/server_info", proc, log)
+        yield {"url": f"http://127.0.0.1:{port}", "home": home, "data": data, "root": root, "log": log}
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def page(dagster_ui):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1600, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        yield page
+        browser.close()
+
+
+def _dismiss_welcome(page) -> None:
+    # A fresh DAGSTER_HOME greets the first visit with a newsletter dialog over the graph.
+    skip = page.get_by_role("button", name="Skip")
+    try:
+        skip.wait_for(state="visible", timeout=5_000)
+    except Exception:
+        return
+    skip.click()
+
+
+def _group(dagster_ui, page, group: str) -> None:
+    page.goto(f"{dagster_ui['url']}/locations/customer_warehouse/asset-groups/{group}")
+    _dismiss_welcome(page)
+
+
+@pytest.mark.slow
+def test_asset_graph_shows_the_lineage(dagster_ui, page):
+    _group(dagster_ui, page, "ingest")
+    page.get_by_text("orders", exact=True).first.wait_for(state="visible")
+    _group(dagster_ui, page, "marts")
+    # the mart, and the published snapshot downstream of it
+    for name in ("customer_rfm", "dim_customers", "warehouse_snapshot"):
+        page.get_by_text(name, exact=True).first.wait_for(state="visible")
+    page.screenshot(path=str(dagster_ui["root"] / "marts_lineage.png"))
+    page.goto(f"{dagster_ui['url']}/assets/serving/warehouse_snapshot")
+    page.get_by_text("What BI tools read", exact=False).first.wait_for(state="visible")
+    page.screenshot(path=str(dagster_ui["root"] / "snapshot_asset.png"))
+    page.get_by_text("data-engineering", exact=False).first.wait_for(state="visible")
+
+
+@pytest.mark.slow
+def test_a_materialization_launched_in_the_ui_succeeds(dagster_ui, page):
+    page.goto(f"{dagster_ui['url']}/assets/raw/products")
+    _dismiss_welcome(page)
+    page.locator("button", has_text="Materialize").first.click()
+    deadline = time.monotonic() + 180
+    status = None
+    with dg.DagsterInstance.from_config(str(dagster_ui["home"])) as instance:
+        while time.monotonic() < deadline:
+            runs = instance.get_runs()
+            status = runs[0].status if runs else None
+            if status in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
+                break
+            time.sleep(2)
+        assert runs, "no run was launched from the UI"
+        assert status == dg.DagsterRunStatus.SUCCESS, dagster_ui["log"].read_text()[-4000:]
+        event = instance.get_latest_materialization_event(dg.AssetKey(["raw", "products"]))
+        assert event is not None and event.run_id == runs[0].run_id
+    page.goto(f"{dagster_ui['url']}/runs/{runs[0].run_id}")
+    page.get_by_text("Success", exact=False).first.wait_for(state="visible")
+    page.screenshot(path=str(dagster_ui["root"] / "run.png"))
