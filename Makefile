@@ -8,10 +8,13 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := true
 
-.PHONY: run test setup test-quick dev docs clean
+.PHONY: run test setup test-quick dev docs clean instance
 
-run: setup
-	$(PY) -m orchestration build
+# Where `make run` and `make dev` keep run history (the same default as orchestration/settings.py).
+DAGSTER_HOME ?= $(abspath $(or $(DATA_DIR),data))/dagster_home
+
+run: setup instance
+	DAGSTER_HOME=$(DAGSTER_HOME) $(PY) -m orchestration build
 
 test: setup
 	$(PY) -m pytest
@@ -32,10 +35,14 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 dbt_project/target/manifest.json: $(VENV)/.installed $(shell find dbt_project -name '*.sql' -o -name '*.yml' -o -name '*.csv' 2>/dev/null | grep -v -e target/ -e logs/)
 	$(VENV)/bin/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
 
+# The instance config (single-writer pool, run queue) goes into DAGSTER_HOME once; an existing one is kept.
+instance:
+	mkdir -p $(DAGSTER_HOME)
+	test -f $(DAGSTER_HOME)/dagster.yaml || cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
 # dagster-dbt re-parses the project under `dagster dev` with the `dbt` on PATH: put the venv's first.
-dev: setup
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/dagster_home} ; mkdir -p $$DAGSTER_HOME ; \
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH DAGSTER_HOME=$$DAGSTER_HOME $(VENV)/bin/dagster dev -w workspace.yaml
+dev: setup instance
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH DAGSTER_HOME=$(DAGSTER_HOME) $(VENV)/bin/dagster dev -w workspace.yaml
 
 docs: setup
 	$(VENV)/bin/dbt docs generate --project-dir dbt_project --profiles-dir dbt_project
