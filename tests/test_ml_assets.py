@@ -7,6 +7,7 @@ warehouse, so the shared one is never written to.
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import dagster as dg
@@ -138,8 +139,8 @@ def _shuffle_recent_orders(database, since):
 def test_blocking_check_stops_scoring_when_the_churn_model_is_no_better_than_chance(built_warehouse, tmp_path,
                                                                                      monkeypatch):
     database = _warehouse_copy(built_warehouse, tmp_path, monkeypatch)
-    meta = {k: v for k, v in built_warehouse.query("select model_run_id, params from ml.model_runs where model='churn'")}
-    train_cutoff = pd.read_json(pd.io.common.StringIO(next(iter(meta.values()))), typ="series")["train_cutoff"]
+    params = built_warehouse.query("select params from ml.model_runs where model = 'churn'")[0][0]
+    train_cutoff = json.loads(params)["train_cutoff"]
     _shuffle_recent_orders(database, train_cutoff)
     before = built_warehouse.query("select distinct model_run_id from ml.churn_scores")
 
