@@ -24,14 +24,17 @@
 
 {#
     Upper-tail p-value of a chi-square statistic with df degrees of freedom.
-    df = 1 is exact (chi2 = z^2, so p = 2 * (1 - Phi(sqrt(chi2)))); larger df
-    use the Wilson-Hilferty cube-root normal approximation (about 1e-3 absolute
-    at df = 2, better as df grows), enough to flag a sample-ratio mismatch.
+    Exact for df = 1 (chi2 = z^2, so p = 2 * (1 - Phi(sqrt(chi2)))) and df = 2
+    (p = exp(-chi2 / 2)); larger df use the Wilson-Hilferty cube-root normal
+    approximation, within 6e-3 absolute at df = 3 and better as df grows
+    (checked against scipy in tests/test_marts_experiments.py): enough to flag a
+    sample-ratio mismatch at alpha 0.001, not to report a p-value to 3 digits.
 #}
 {% macro chi_square_p_value(chi2, df) -%}
     case
         when {{ df }} = 1 then {{ two_sided_p_value('sqrt(' ~ chi2 ~ ')') }}
-        when {{ df }} > 1 then 1.0 - {{ normal_cdf(
+        when {{ df }} = 2 then exp(-({{ chi2 }}) / 2.0)
+        when {{ df }} > 2 then 1.0 - {{ normal_cdf(
             '((power((' ~ chi2 ~ ') / (' ~ df ~ '), 1.0 / 3) - (1.0 - 2.0 / (9.0 * (' ~ df ~ ')))) / sqrt(2.0 / (9.0 * (' ~ df ~ '))))'
         ) }}
     end
