@@ -111,11 +111,14 @@ def _group(dagster_ui, page, group: str) -> None:
 def test_asset_graph_shows_the_lineage(dagster_ui, page):
     _group(dagster_ui, page, "ingest")
     page.get_by_text("orders", exact=True).first.wait_for(state="visible")
-    _group(dagster_ui, page, "marts")
-    # the mart, and the published snapshot downstream of it
-    for name in ("customer_rfm", "dim_customers", "warehouse_snapshot"):
-        page.get_by_text(name, exact=True).first.wait_for(state="visible")
-    page.screenshot(path=str(dagster_ui["root"] / "marts_lineage.png"))
+    page.screenshot(path=str(dagster_ui["root"] / "ingest_lineage.png"))
+    # The marts graph draws only what is in view, so each mart is checked on its own page: its lineage
+    # runs from staging to the published snapshot.
+    for name in ("customer_rfm", "dim_customers", "fct_orders"):
+        page.goto(f"{dagster_ui['url']}/assets/marts/{name}")
+        page.get_by_text("Upstream assets", exact=True).first.wait_for(state="visible")
+        page.get_by_text("serving / warehouse_snapshot", exact=True).first.wait_for(state="visible")
+    page.screenshot(path=str(dagster_ui["root"] / "customer_rfm.png"))
     page.goto(f"{dagster_ui['url']}/assets/serving/warehouse_snapshot")
     page.get_by_text("What BI tools read", exact=False).first.wait_for(state="visible")
     page.screenshot(path=str(dagster_ui["root"] / "snapshot_asset.png"))
