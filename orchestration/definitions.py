@@ -19,6 +19,7 @@ from orchestration.defs.ml import ml_asset_checks, ml_assets
 from orchestration.defs.ops.alerts import run_failure_alert
 from orchestration.defs.ops.landing_sensor import landing_zone_sensor
 from orchestration.defs.quality.checks import quality_checks
+from orchestration.defs.report import report_assets
 from orchestration.defs.resources import export_settings_for_subprocesses, warehouse_resource
 from orchestration.defs.serving.assets import build_serving_asset
 from orchestration.settings import Settings
@@ -30,7 +31,7 @@ _assets = [*ingest_assets, warehouse_dbt_models, *ml_assets]
 
 defs = dg.Definitions(
     # The snapshot depends on whatever the other domains put in the published groups.
-    assets=[*_assets, build_serving_asset([*_assets, *quality_checks, *ml_asset_checks])],
+    assets=[*_assets, build_serving_asset([*_assets, *quality_checks, *ml_asset_checks]), *report_assets],
     asset_checks=[*quality_checks, *ml_asset_checks],
     jobs=[build_warehouse_job, retrain_models_job],
     schedules=[daily_build_schedule, weekly_retrain_schedule],

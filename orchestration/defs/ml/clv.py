@@ -69,6 +69,10 @@ def validate_holdout(transactions: pd.DataFrame, reference: pd.Timestamp, holdou
     return metrics, holdout_by_frequency(summary, predicted)
 
 
+HOLDOUT_TYPES = {"frequency_bucket": "varchar", "n_customers": "bigint", "actual": "double", "predicted": "double",
+                 "model_run_id": "varchar"}
+
+
 @dg.asset(
     key=common.ml_key("clv_model"),
     group_name=common.GROUP, kinds=common.KINDS, owners=common.OWNERS, pool=common.POOL,
@@ -101,6 +105,9 @@ def clv_model(context: dg.AssetExecutionContext, config: ClvConfig, warehouse: D
                            str(reference.date()))
     with warehouse.get_connection() as con:
         common.record_model_run(con, trained, context.run.run_id)
+        # A table, not only metadata: the customer-profile report charts predicted vs actual from it.
+        common.write_table(con, "clv_holdout_by_frequency", by_frequency.assign(model_run_id=trained.model_run_id),
+                           HOLDOUT_TYPES)
     return dg.Output(trained, metadata={
         **trained.run_metadata(),
         **common.float_metadata({k: v for k, v in metrics.items() if k.startswith(("holdout_", "naive_", "bgnbd_",

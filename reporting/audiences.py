@@ -1,0 +1,100 @@
+"""Who is in each audience: the rules, as SQL over the marts and model outputs.
+
+Consent and contact details are joined on later, in ``exports``, through
+``contacts.contact_details``; the rules here never see an e-mail address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class AudienceRules:
+    churn_min_probability: float = 0.5  # churn-risk list: at least this probability...
+    churn_top_n: int | None = 500  # ...and at most this many, riskiest first (None: no cap)
+    upsell_products: int = 3  # recommended products per upsell customer
+
+
+@dataclass
+class Audience:
+    name: str
+    definition: str
+    members: pd.DataFrame  # customer_id + the columns the CSV adds after the contact fields
+    tags: str
+
+
+# Every audience carries these from customer_360, for the marketing tool's merge fields.
+PROFILE_SQL = """
+select customer_id, lifecycle_stage, rfm_segment, segment_id, segment_name_en, segment_name_zh,
+       round(churn_probability, 4) as churn_probability, round(clv, 2) as clv
+from marts.customer_360
+"""
+
+
+def _profile(con) -> pd.DataFrame:
+    return con.execute(PROFILE_SQL).df()
+
+
+def segment_audiences(con) -> list[Audience]:
+    profile = _profile(con)
+    out = []
+    for (segment_id, name_en), members in profile.groupby(["segment_id", "segment_name_en"], dropna=False):
+        slug = "prospects" if segment_id == -1 else f"{int(segment_id)}_" + "".join(
+            ch if ch.isalnum() else "_" for ch in str(name_en).lower()).strip("_")
+        out.append(Audience(f"segment_{slug}",
+                            f"Every customer in model segment {int(segment_id)} ({name_en}) of ml.customer_segments.",
+                            members.sort_values("customer_id"), f"segment:{name_en}"))
+    return out
+
+
+def churn_risk(con, rules: AudienceRules) -> Audience:
+    profile = _profile(con)
+    members = profile[profile["lifecycle_stage"].isin(["new", "active", "reactivated"])
+                      & (profile["churn_probability"] >= rules.churn_min_probability)]
+    members = members.sort_values(["churn_probability", "customer_id"], ascending=[False, True])
+    if rules.churn_top_n is not None:
+        members = members.head(rules.churn_top_n)
+    cap = f", the {rules.churn_top_n} riskiest" if rules.churn_top_n is not None else ""
+    return Audience("churn_risk",
+                    f"Customers still buying (lifecycle new, active or reactivated) whose ml.churn_scores "
+                    f"churn_probability is at least {rules.churn_min_probability:.2f}{cap}; riskiest first.",
+                    members, "churn-risk")
+
+
+def win_back(con) -> Audience:
+    profile = _profile(con)
+    members = profile[profile["lifecycle_stage"].isin(["dormant", "churned"])]
+    members = members.sort_values(["clv", "customer_id"], ascending=[False, True], na_position="last")
+    return Audience("win_back",
+                    "Customers who bought before but not for 60+ days (lifecycle dormant or churned in "
+                    "marts.customer_lifecycle); highest predicted CLV first.", members, "win-back")
+
+
+def upsell(con, rules: AudienceRules) -> Audience:
+    profile = _profile(con)
+    buyers = profile[profile["clv"].notna()]
+    median_clv = float(buyers["clv"].median()) if len(buyers) else 0.0
+    members = profile[profile["lifecycle_stage"].isin(["active", "reactivated"])
+                      & (profile["churn_probability"] < rules.churn_min_probability)
+                      & (profile["clv"] >= median_clv)]
+    products = con.execute(
+        """
+        select r.customer_id, string_agg(coalesce(p.product_name, r.product_id), '; ' order by r.rank) as products
+        from ml.recommendations r left join marts.dim_products p using (product_id)
+        where r.rank <= ? group by 1
+        """, [rules.upsell_products]).df()
+    members = members.merge(products.rename(columns={"products": "recommended_products"}), on="customer_id",
+                            how="left").sort_values(["clv", "customer_id"], ascending=[False, True])
+    return Audience("upsell",
+                    f"Active or reactivated customers with churn_probability below {rules.churn_min_probability:.2f} "
+                    f"and CLV at or above the buyers' median ({median_clv:,.2f}), with the top "
+                    f"{rules.upsell_products} products of ml.recommendations (never one they already bought).",
+                    members, "upsell")
+
+
+def all_audiences(con: duckdb.DuckDBPyConnection, rules: AudienceRules) -> list[Audience]:
+    return [churn_risk(con, rules), win_back(con), upsell(con, rules), *segment_audiences(con)]
