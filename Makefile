@@ -8,12 +8,12 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := true
 
-.PHONY: run test setup test-quick dev docs clean instance
+.PHONY: run test setup test-quick dev docs clean instance report-deps
 
 # Where `make run` and `make dev` keep run history (the same default as orchestration/settings.py).
 DAGSTER_HOME ?= $(abspath $(or $(DATA_DIR),data))/dagster_home
 
-run: setup instance
+run: setup instance report-deps
 	DAGSTER_HOME=$(DAGSTER_HOME) $(PY) -m orchestration build
 
 test: setup
@@ -39,6 +39,15 @@ dbt_project/target/manifest.json: $(VENV)/.installed $(shell find dbt_project -n
 instance:
 	mkdir -p $(DAGSTER_HOME)
 	test -f $(DAGSTER_HOME)/dagster.yaml || cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+# The report draws Chinese with fonts-noto-cjk and prints its PDF with Chromium (Debian packages);
+# installed when missing and we are root with apt, otherwise say what to install.
+report-deps:
+	@if ! dpkg -s fonts-noto-cjk >/dev/null 2>&1 || ! command -v chromium >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -q && apt-get install -y -q fonts-noto-cjk chromium; \
+	  else echo "The report needs fonts-noto-cjk and chromium: sudo apt-get install fonts-noto-cjk chromium"; fi; \
+	fi
 
 # dagster-dbt re-parses the project under `dagster dev` with the `dbt` on PATH: put the venv's first.
 dev: setup instance
