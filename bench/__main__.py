@@ -1,0 +1,55 @@
+"""``python -m bench run --scale M``: measure the pipeline per stage and against the alternatives."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from bench import data
+from bench.scales import SCALES, parse_scale
+
+COMPARISONS = ["floor", "pandas", "clv"]
+LIFETIMES_PINS = ["lifetimes==0.11.3", "pandas<2.2", "numpy<2", "scipy<1.14"]
+
+
+def setup_lifetimes() -> int:
+    """lifetimes 0.11 breaks on pandas 3 / numpy 2, so it gets its own venv, outside the project's deps."""
+    venv = data.BENCH_DIR / ".venv-lifetimes"
+    python = venv / "bin" / "python"
+    if python.exists() and subprocess.run([str(python), "-c", "import lifetimes"], capture_output=True).returncode == 0:
+        return 0
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    return subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", *LIFETIMES_PINS]).returncode
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="generate (or reuse) demo data at a scale, run and measure everything")
+    r.add_argument("--scale", default="M", help=f"{', '.join(f'{k}={v.customers:,}' for k, v in SCALES.items())} "
+                                                "customers, or <customers>x<days>")
+    r.add_argument("--seed", type=int, default=42)
+    r.add_argument("--data-root", type=Path, default=data.DEFAULT_ROOT, help="where generated data is cached")
+    r.add_argument("--results-dir", type=Path, default=None)
+    r.add_argument("--skip", default="", help=f"comma-separated stages or comparisons to leave out ({', '.join(COMPARISONS)})")
+    sub.add_parser("setup-lifetimes", help="create bench/.venv-lifetimes for the CLV comparison")
+    args = parser.parse_args(argv)
+    if args.command == "setup-lifetimes":
+        return setup_lifetimes()
+
+    from bench import report, run
+
+    scale = parse_scale(args.scale)
+    result = run.run(scale, args.seed, args.data_root, {s for s in args.skip.split(",") if s})
+    path = run.save(result, args.results_dir or run.RESULTS_DIR)
+    print(f"\nScale {scale.name}: {scale.customers:,} customers x {scale.days} days (seed {args.seed})\n")
+    print(report.table(result))
+    print(f"\nresults: {path}")
+    return 0 if all(s.get("status") in ("ok", "absent", "skipped") for s in result["stages"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

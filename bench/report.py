@@ -1,0 +1,116 @@
+"""Ratios, targets and the printed table: pure functions over the result dict (tested alone)."""
+
+from __future__ import annotations
+
+GIB = 1024.0
+
+# The issue's targets; they are judged at L (and XL for memory), reported at every scale.
+TARGETS = {
+    "end_to_end_s": 600.0,  # L, generate excluded
+    "peak_mib": 8 * GIB,
+    "overhead_vs_floor": 1.5,
+    "pandas_speedup": 3.0,
+    "pandas_memory_fraction": 1 / 3,
+    "incremental_fraction": 0.10,
+}
+PIPELINE_STAGES = ("ingest", "checks", "dbt")
+
+
+def combine(parts: list[dict]) -> dict:
+    """One stage from its parts (separate processes): times add up, peak memory is the largest."""
+    return {
+        "wall_s": round(sum(p["wall_s"] for p in parts), 3),
+        "cpu_s": round(sum(p["cpu_s"] for p in parts), 3),
+        "peak_rss_mib": max(p["peak_rss_mib"] for p in parts),
+        "peak_tree_rss_mib": max(p["peak_tree_rss_mib"] for p in parts),
+        "ok": all(p["returncode"] == 0 for p in parts),
+        "parts": parts,
+    }
+
+
+def _sum(stages: dict, names) -> dict:
+    present = [stages[n] for n in names if stages.get(n, {}).get("status") != "absent"]
+    return {"wall_s": round(sum(s["wall_s"] for s in present), 3), "cpu_s": round(sum(s["cpu_s"] for s in present), 3),
+            "peak_tree_rss_mib": max((s["peak_tree_rss_mib"] for s in present), default=0.0)}
+
+
+def ratio(a: float, b: float) -> float | None:
+    return round(a / b, 3) if b else None
+
+
+def end_to_end(stages: dict) -> dict:
+    return _sum(stages, [n for n in stages if n != "generate"])
+
+
+def overhead(stages: dict, floor: dict) -> dict:
+    pipeline = _sum(stages, PIPELINE_STAGES)
+    return {"pipeline_wall_s": pipeline["wall_s"], "floor_wall_s": floor["wall_s"],
+            "wall_ratio": ratio(pipeline["wall_s"], floor["wall_s"]),
+            "cpu_ratio": ratio(pipeline["cpu_s"], floor["cpu_s"])}
+
+
+def pandas_vs_sql(sql: dict, pandas: dict) -> dict:
+    return {"sql_wall_s": sql["wall_s"], "pandas_wall_s": pandas["wall_s"],
+            "sql_peak_mib": sql["peak_rss_mib"], "pandas_peak_mib": pandas["peak_rss_mib"],
+            "speedup": ratio(pandas["wall_s"], sql["wall_s"]),
+            "cpu_speedup": ratio(pandas["cpu_s"], sql["cpu_s"]),
+            "memory_fraction": ratio(sql["peak_rss_mib"], pandas["peak_rss_mib"])}
+
+
+def param_agreement(ours: dict, theirs: dict) -> dict:
+    """Relative difference per parameter, |ours - theirs| / |theirs|."""
+    return {k: round(abs(ours[k] - theirs[k]) / abs(theirs[k]), 6) if theirs[k] else None for k in theirs}
+
+
+def judge(result: dict) -> dict:
+    """Each target: measured value, target, met (None when the measurement is missing)."""
+    t, out = TARGETS, {}
+    e2e, cmp_ = result.get("end_to_end", {}), result.get("comparisons", {})
+
+    def verdict(value, target, lower_is_better=True):
+        if value is None:
+            return {"value": None, "target": target, "met": None}
+        return {"value": value, "target": target, "met": value <= target if lower_is_better else value >= target}
+
+    out["end_to_end_s"] = verdict(e2e.get("wall_s"), t["end_to_end_s"])
+    out["peak_mib"] = verdict(e2e.get("peak_tree_rss_mib"), t["peak_mib"])
+    out["overhead_vs_floor"] = verdict(cmp_.get("floor", {}).get("wall_ratio"), t["overhead_vs_floor"])
+    pandas = cmp_.get("pandas", {})
+    out["pandas_speedup"] = verdict(pandas.get("speedup"), t["pandas_speedup"], lower_is_better=False)
+    out["pandas_memory_fraction"] = verdict(pandas.get("memory_fraction"), t["pandas_memory_fraction"])
+    out["incremental_fraction"] = verdict(cmp_.get("incremental", {}).get("wall_ratio"), t["incremental_fraction"])
+    return out
+
+
+def table(result: dict) -> str:
+    rows = [f"{'stage':<10} {'status':<8} {'wall s':>9} {'cpu s':>9} {'peak MiB':>9} {'tree MiB':>9}"]
+    for name, s in result["stages"].items():
+        if s.get("status") == "absent":
+            rows.append(f"{name:<10} {'absent':<8}")
+            continue
+        rows.append(f"{name:<10} {s['status']:<8} {s['wall_s']:>9.1f} {s['cpu_s']:>9.1f} "
+                    f"{s['peak_rss_mib']:>9.0f} {s['peak_tree_rss_mib']:>9.0f}")
+    e = result["end_to_end"]
+    rows.append(f"{'e2e (no generate)':<19} {e['wall_s']:>9.1f} {e['cpu_s']:>9.1f} {'':>9} {e['peak_tree_rss_mib']:>9.0f}")
+    lines = ["\n".join(rows), ""]
+    c = result.get("comparisons", {})
+    if "floor" in c:
+        f = c["floor"]
+        lines.append(f"overhead: ingest+checks+dbt {f['pipeline_wall_s']:.1f}s vs SQL floor {f['floor_wall_s']:.1f}s "
+                     f"= {f['wall_ratio']}x wall, {f['cpu_ratio']}x cpu")
+    if "pandas" in c:
+        p = c["pandas"]
+        lines.append(f"customer marts: pandas {p['pandas_wall_s']:.1f}s / {p['pandas_peak_mib']:.0f} MiB vs DuckDB SQL "
+                     f"{p['sql_wall_s']:.1f}s / {p['sql_peak_mib']:.0f} MiB: {p['speedup']}x faster, "
+                     f"{p['memory_fraction']} of the memory; outputs agree: {p.get('agree')}")
+    if "clv" in c:
+        v = c["clv"]
+        lines.append(f"CLV fit: {v.get('summary', v.get('status'))}")
+    if "incremental" in c:
+        i = c["incremental"]
+        lines.append(f"incremental: {i.get('status') or str(i.get('wall_ratio')) + 'x of full'}")
+    lines.append("")
+    for name, v in judge(result).items():
+        mark = {True: "met", False: "MISSED", None: "n/a"}[v["met"]]
+        lines.append(f"target {name:<24} {str(v['value']):>12} (target {round(v['target'], 3)}): {mark}")
+    return "\n".join(lines)

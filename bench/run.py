@@ -1,0 +1,277 @@
+"""One benchmark run: data, pipeline stages, comparisons, results file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench import data, report, stages
+from bench.incremental import incremental_models
+from bench.measure import run_measured
+from bench.scales import Scale
+
+PY = sys.executable
+LIFETIMES_PY = data.BENCH_DIR / ".venv-lifetimes" / "bin" / "python"
+RESULTS_DIR = data.BENCH_DIR / "results"
+
+
+def _m(name, argv, env, logs: Path) -> dict:
+    return run_measured(name, argv, env=env, cwd=data.BENCH_DIR.parent, log_path=logs / f"{name}.log").as_dict()
+
+
+def _say(text: str) -> None:
+    print(f"[bench {datetime.now():%H:%M:%S}] {text}", flush=True)
+
+
+def present_parts(env) -> dict:
+    out = subprocess.run([PY, "-m", "bench.stage", "--list"], env=env, cwd=data.BENCH_DIR.parent,
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_pipeline(env, logs: Path, present: dict, skip: set[str]) -> dict:
+    parts: dict[str, list] = {s: [] for s in stages.STAGES if s != "generate"}
+    for stage, part in stages.PARTS:
+        if not present.get(part) or stage in skip:
+            continue
+        _say(f"stage {stage} ({part})")
+        name = part.replace(":", "_")
+        timings = logs / f"{name}.timings.json"
+        measured = _m(name, [PY, "-m", "bench.stage", part, "--timings-out", str(timings)], env, logs)
+        if timings.exists():
+            measured["timings"] = summarise_timings(json.loads(timings.read_text()))
+        parts[stage].append(measured)
+    out = {}
+    for stage, measured in parts.items():
+        if stage in skip:
+            out[stage] = {"status": "skipped"}
+        elif not measured:
+            out[stage] = {"status": "absent"}
+        else:
+            combined = report.combine(measured)
+            out[stage] = {"status": "ok" if combined.pop("ok") else "failed", **combined}
+    return out
+
+
+def summarise_timings(raw: dict) -> dict:
+    """Totals and the ten slowest of each kind: enough to say which model or test costs what."""
+    nodes = raw.get("dbt_nodes_s", {})
+    checks = {k: v for k, v in nodes.items() if ":" in k}
+    models = {k: v for k, v in nodes.items() if ":" not in k}
+
+    def top(d):
+        return dict(sorted(d.items(), key=lambda kv: -kv[1])[:10])
+
+    return {"steps_s": raw.get("steps_s", {}), "dbt_models_total_s": round(sum(models.values()), 3),
+            "dbt_tests_total_s": round(sum(checks.values()), 3), "dbt_models_count": len(models),
+            "dbt_tests_count": len(checks), "slowest_dbt_models_s": top(models), "slowest_dbt_tests_s": top(checks)}
+
+
+def compare_floor(run_dir: Path, env, logs: Path) -> dict:
+    m = _m("floor", [PY, "-m", "bench.floor", "--landing", str(run_dir / "landing"), "--database",
+                     str(run_dir / "floor.duckdb"), "--out", str(run_dir / "floor.json"), "customer_marts", "rest"],
+           env, logs)
+    detail = json.loads((run_dir / "floor.json").read_text()) if m["returncode"] == 0 else {}
+    return {**m, **detail, "parity": floor_parity(run_dir / "warehouse.duckdb", detail.get("row_counts", {}))}
+
+
+# The floor's tables and the pipeline's tables holding the same rows.
+SAME_ROWS = {"marts.fct_orders": "marts.fct_orders", "marts.fct_order_items": "marts.fct_order_items",
+             "marts.dim_customers": "marts.dim_customers", "marts.dim_products": "marts.dim_products",
+             "marts.customer_rfm": "marts.customer_rfm", "marts.fct_sessions": "marts.fct_sessions",
+             "staging.web_events": "staging.stg_web__events"}
+
+
+def floor_parity(warehouse: Path, floor_counts: dict) -> dict:
+    """Row counts, floor vs pipeline: the floor must do the same work, not less."""
+    pipeline = _row_counts(warehouse, [v for v in SAME_ROWS.values()])
+    return {k: {"floor": floor_counts.get(k), "pipeline": pipeline.get(v)} for k, v in SAME_ROWS.items()}
+
+
+def compare_pandas(run_dir: Path, env, logs: Path) -> dict:
+    sql = _m("customer_marts_sql", [PY, "-m", "bench.floor", "--landing", str(run_dir / "landing"), "--database",
+                                    str(run_dir / "marts_sql.duckdb"), "--out", str(run_dir / "marts_sql.json"),
+                                    "customer_marts"], env, logs)
+    pandas = _m("customer_marts_pandas", [PY, "-m", "bench.pandas_way", "--landing", str(run_dir / "landing"),
+                                          "--out", str(run_dir / "pandas")], env, logs)
+    out = {"sql": sql, "pandas": pandas}
+    if sql["returncode"] == 0 and pandas["returncode"] == 0:
+        out.update(report.pandas_vs_sql(sql, pandas))
+        out["agree"] = marts_agree(run_dir)
+    return out
+
+
+def marts_agree(run_dir: Path) -> dict:
+    """Row for row: the pandas marts against the SQL ones (same scores, counts and money)."""
+    import duckdb
+
+    con = duckdb.connect(str(run_dir / "marts_sql.duckdb"), read_only=True)
+    p = run_dir / "pandas"
+    rfm = con.execute(f"""select count(*), count(*) filter (where s.r_score = p.r_score and s.f_score = p.f_score
+                               and s.m_score = p.m_score and abs(s.monetary - p.monetary) < 0.005
+                               and s.frequency = p.frequency)
+                          from marts.customer_rfm s full join '{p}/customer_rfm.parquet' p using (customer_id)""").fetchone()
+    dim = con.execute(f"""select count(*), count(*) filter (where s.lifetime_order_count = p.lifetime_order_count
+                               and abs(s.lifetime_net_revenue - p.lifetime_net_revenue) < 0.005)
+                          from marts.dim_customers s full join '{p}/dim_customers.parquet' p using (customer_id)""").fetchone()
+    con.close()
+    return {"customer_rfm_rows": rfm[0], "customer_rfm_equal": rfm[1],
+            "dim_customers_rows": dim[0], "dim_customers_equal": dim[1],
+            "all_equal": rfm[0] == rfm[1] and dim[0] == dim[1]}
+
+
+def compare_clv(run_dir: Path, env, logs: Path) -> dict:
+    source = run_dir / "warehouse.duckdb"
+    summary = run_dir / "clv_summary.csv"
+    exported = subprocess.run([PY, "-m", "bench.clv_compare", "export", "--database", str(source), "--out",
+                               str(summary)], env=env, cwd=data.BENCH_DIR.parent, capture_output=True, text=True)
+    if exported.returncode != 0:
+        return {"status": f"no summaries: {exported.stderr.strip().splitlines()[-1:]}"}
+    ours = _fit_json([PY, "-m", "bench.clv_compare", "fit", "--summary", str(summary)], "clv_ml", env, logs)
+    if not LIFETIMES_PY.exists():
+        return {"status": "lifetimes venv missing: run `python -m bench setup-lifetimes`", "ml_clv": ours}
+    theirs = _fit_json([str(LIFETIMES_PY), str(data.BENCH_DIR / "lifetimes_fit.py"), str(summary)], "clv_lifetimes",
+                       env, logs)
+    if "bgnbd" not in ours or "bgnbd" not in theirs:
+        errors = {k: v.get("error") for k, v in (("ml_clv", ours), ("lifetimes", theirs)) if "error" in v}
+        return {"status": f"a fit failed: {errors}", "ml_clv": ours, "lifetimes": theirs}
+    from bench.clv_compare import log_likelihoods
+
+    ll_ours = log_likelihoods(summary, ours["bgnbd"], ours["gamma_gamma"])
+    ll_theirs = log_likelihoods(summary, theirs["bgnbd"], theirs["gamma_gamma"])
+    agreement = {"bgnbd": report.param_agreement(ours["bgnbd"], theirs["bgnbd"]),
+                 "gamma_gamma": report.param_agreement(ours["gamma_gamma"], theirs["gamma_gamma"]),
+                 # a and b are weakly identified when almost nobody drops out; their ratio is what predicts.
+                 "bgnbd_dropout_a_over_b": [ours["bgnbd"]["a"] / ours["bgnbd"]["b"],
+                                            theirs["bgnbd"]["a"] / theirs["bgnbd"]["b"]],
+                 "log_likelihood_ml_minus_lifetimes": {k: round(ll_ours[k] - ll_theirs[k], 4) for k in ll_ours}}
+    time_ratio = report.ratio(ours["fit_s"], theirs["fit_s"])
+    return {"ml_clv": ours, "lifetimes": theirs, "agreement": agreement, "time_ratio_ml_over_lifetimes": time_ratio,
+            "summary": (f"ml.clv {ours['fit_s']:.2f}s vs lifetimes {theirs['fit_s']:.2f}s ({time_ratio}x); "
+                        f"log-lik difference {agreement['log_likelihood_ml_minus_lifetimes']}")}
+
+
+def _fit_json(argv, name, env, logs) -> dict:
+    m = _m(name, argv, env, logs)
+    lines = Path(m["log"]).read_text().strip().splitlines()
+    try:
+        return {**json.loads(next(line for line in reversed(lines) if line.startswith("{"))), "process": m}
+    except StopIteration:
+        return {"process": m, "error": (lines or ["no output"])[-1]}
+
+
+def compare_incremental(run_dir: Path, env, logs: Path, stages_out: dict, present: dict) -> dict:
+    models = incremental_models()
+    if not models:
+        return {"status": "not available yet (no dbt model is materialized incrementally)"}
+    # The held-back delivery day arrives; the daily run loads it and rebuilds incrementally.
+    data.release_held_back(run_dir)
+    parts = [part for stage, part in stages.PARTS if stage in report.PIPELINE_STAGES and present.get(part)]
+    daily = [_m(f"daily_{p.replace(':', '_')}", [PY, "-m", "bench.stage", p], env, logs) for p in parts]
+    daily_total = report.combine(daily)
+    full = report._sum(stages_out, report.PIPELINE_STAGES)
+    return {"models": models, "daily": daily_total, "full_wall_s": full["wall_s"],
+            "wall_ratio": report.ratio(daily_total["wall_s"], full["wall_s"])}
+
+
+def run(scale: Scale, seed: int, root: Path, skip: set[str], keep_run_dir: bool = True) -> dict:
+    started = datetime.now(timezone.utc)
+    cache = data.cache_dir(root, scale, seed)
+    run_dir = cache / "run"
+    logs = cache / "logs"
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir(parents=True)
+
+    if data.is_cached(cache):
+        _say(f"using cached demo data in {cache}")
+        generate = json.loads((cache / "generate.json").read_text())
+        generate["cached"] = True
+    else:
+        _say(f"generating {scale.customers:,} customers x {scale.days} days into {cache}")
+        cache.mkdir(parents=True, exist_ok=True)
+        generate = _m("generate", [PY, "-m", "bench.gen", str(cache), str(scale.customers), str(scale.days), str(seed)],
+                      data.run_env(run_dir), logs)
+        if generate["returncode"] != 0:
+            raise SystemExit(f"generation failed; see {generate['log']}")
+        generate["landing_bytes"] = data.du_bytes(cache / "landing")
+        (cache / "generate.json").write_text(json.dumps(generate))
+        generate["cached"] = False
+    prepared = data.prepare_run(cache, run_dir)
+    env = data.run_env(run_dir)
+    listing = present_parts(env)
+    stages_out = {"generate": {"status": "ok" if generate["returncode"] == 0 else "failed",
+                               **{k: generate[k] for k in ("wall_s", "cpu_s", "peak_rss_mib", "peak_tree_rss_mib",
+                                                           "landing_bytes", "cached")}}}
+    stages_out.update(run_pipeline(env, logs, listing["present"], skip))
+    result = {"scale": scale.name, "customers": scale.customers, "days": scale.days, "seed": seed,
+              "started_at": started.isoformat(timespec="seconds"), "machine": _machine(), "code": _code(),
+              "data": prepared,
+              "unassigned_groups": listing["unassigned_groups"], "stages": stages_out,
+              "end_to_end": report.end_to_end(stages_out), "comparisons": {}}
+    result["data"]["rows"] = _row_counts(run_dir / "warehouse.duckdb")
+    c = result["comparisons"]
+    if "floor" not in skip:
+        _say("SQL floor")
+        c["floor"] = {**compare_floor(run_dir, env, logs)}
+        c["floor"].update(report.overhead(stages_out, c["floor"]))
+    if "pandas" not in skip:
+        _say("customer marts: DuckDB SQL vs pandas")
+        c["pandas"] = compare_pandas(run_dir, env, logs)
+    if "clv" not in skip:
+        _say("CLV: ml.clv vs lifetimes")
+        c["clv"] = compare_clv(run_dir, env, logs)
+    c["incremental"] = compare_incremental(run_dir, env, logs, stages_out, listing["present"])
+    result["targets"] = report.judge(result)
+    result["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    if not keep_run_dir:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return result
+
+
+def _row_counts(database: Path, names: list[str] | None = None) -> dict:
+    import duckdb
+
+    if not database.exists():
+        return {}
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        listed = {r[0] for r in con.execute("select schema_name || '.' || table_name from duckdb_tables() "
+                                            "union all select schema_name || '.' || view_name from duckdb_views()"
+                                            ).fetchall()}
+        if names is None:
+            names = sorted(n for n in listed if n.split(".")[0] in ("raw", "marts"))
+        names = [n for n in names if n in listed]
+        return {n: con.execute(f"select count(*) from {n}").fetchone()[0] for n in names}
+    finally:
+        con.close()
+
+
+def _code() -> dict:
+    """What was measured: the commit, and any uncommitted changes in the work tree (they count too)."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=data.BENCH_DIR.parent, capture_output=True, text=True).stdout
+
+    dirty = [line[3:] for line in git("status", "--porcelain").splitlines()
+             if line[3:] and not line[3:].startswith("bench/")]
+    return {"commit": git("rev-parse", "HEAD").strip(), "uncommitted_outside_bench": dirty}
+
+
+def _machine() -> dict:
+    import os
+    import platform
+
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_at_start": os.getloadavg(),
+            "mem_total_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
+
+
+def save(result: dict, out_dir: Path = RESULTS_DIR) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    path = out_dir / f"{result['scale']}-{stamp}.json"
+    path.write_text(json.dumps(result, indent=1, default=str))
+    return path

@@ -1,0 +1,82 @@
+"""One pipeline part in this process: ``python -m bench.stage <part> [--full-refresh]``.
+
+The parent measures this process (and dbt, its child). It runs the same Definitions,
+resources and executor as ``python -m orchestration build``, on a job limited to the
+part's selection; `--list` prints which parts are present (as JSON) and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.stage")
+    parser.add_argument("part", nargs="?")
+    parser.add_argument("--list", action="store_true")
+    parser.add_argument("--full-refresh", action="store_true")
+    parser.add_argument("--timings-out", help="write each step's and each dbt node's seconds here (JSON)")
+    args = parser.parse_args(argv)
+
+    from orchestration.settings import Settings, apply_quiet_network_env
+
+    apply_quiet_network_env()
+    settings = Settings.from_env()
+    os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+
+    import dagster as dg
+
+    from bench import stages
+    from orchestration.definitions import defs
+
+    if args.list:
+        present = {part: stages.selection(defs, part) is not None for _, part in stages.PARTS}
+        print(json.dumps({"present": present, "unassigned_groups": stages.unassigned_groups(defs)}))
+        return 0
+
+    chosen = stages.selection(defs, args.part)
+    if chosen is None:
+        print(f"{args.part}: nothing selected", file=sys.stderr)
+        return 3
+    job = dg.define_asset_job(f"bench_{args.part.replace(':', '_')}", selection=chosen)
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    if args.full_refresh and args.part == "dbt":
+        run_config["ops"] = {"warehouse_dbt_models": {"config": {"full_refresh": True}}}
+    resolved = dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def(job.name)
+    result = resolved.execute_in_process(instance=dg.DagsterInstance.get(), run_config=run_config,
+                                         raise_on_error=False)
+    if args.timings_out:
+        write_timings(result, args.timings_out)
+    if not result.success:
+        failed = [e.step_key for e in result.all_events if e.is_step_failure]
+        print(f"{args.part}: run {result.run_id} failed in {failed}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def write_timings(result, path: str) -> None:
+    """Where the stage's time went: dbt's own per-node durations (models and tests) and Dagster's per step."""
+    nodes, steps = {}, {}
+    for event in result.all_events:
+        data = event.event_specific_data
+        if event.is_step_success or event.is_step_failure:
+            steps[event.step_key] = round(getattr(data, "duration_ms", 0) / 1000, 3)
+        evaluation = getattr(data, "materialization", None) or data
+        metadata = getattr(evaluation, "metadata", None) or {}
+        duration = metadata.get("Execution Duration")
+        if duration is not None:
+            name = getattr(evaluation, "asset_key", None) or getattr(evaluation, "asset_check_key", None)
+            label = name.to_user_string() if hasattr(name, "to_user_string") else str(name)
+            if hasattr(evaluation, "check_name"):
+                label = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+            nodes[label] = round(float(getattr(duration, "value", duration)), 3)
+    with open(path, "w") as fh:
+        json.dump({"steps_s": steps, "dbt_nodes_s": nodes}, fh, indent=1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""The pipeline's stages as Dagster selections, read off the definitions (never listed by hand).
+
+A stage is present when its selection is non-empty, so the ML and report stages are picked
+up the day their asset groups appear. The expectation-suite checks form one "checks" stage
+run in parts, each right after the assets it validates, because a mart suite cannot run
+before dbt has built the mart; the part timings are summed and the peak is the max.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+STAGES = ["generate", "ingest", "checks", "dbt", "ml", "publish", "report"]
+
+# Pipeline order: (stage, part). Each part is one process.
+PARTS = [("ingest", "ingest"), ("checks", "checks:ingest"), ("dbt", "dbt"), ("checks", "checks:dbt"),
+         ("ml", "ml"), ("checks", "checks:ml"), ("publish", "publish"), ("report", "report")]
+
+_GROUPS = {"ingest": ["ingest"], "ml": ["ml"], "publish": ["serving"], "report": ["report"]}
+
+
+def _suite_checks(defs: dg.Definitions):
+    from orchestration.defs.quality.checks import quality_checks
+
+    return [key for c in quality_checks for key in c.check_keys]
+
+
+def _dbt_assets(defs: dg.Definitions) -> list[dg.AssetsDefinition]:
+    return [a for a in defs.assets if isinstance(a, dg.AssetsDefinition) and "dbt" in _kinds(a)]
+
+
+def _kinds(assets_def: dg.AssetsDefinition) -> set[str]:
+    return {k for spec in assets_def.specs for k in spec.kinds}
+
+
+def selection(defs: dg.Definitions, part: str) -> dg.AssetSelection | None:
+    """The selection of one part, or None when the definitions have nothing for it."""
+    graph = defs.resolve_asset_graph()
+    suites = set(_suite_checks(defs))
+    if part == "dbt":
+        dbt = _dbt_assets(defs)
+        if not dbt:
+            return None
+        # dbt tests are asset checks of the dbt op; they run inside `dbt build`, so they stay in this stage.
+        own_checks = [k for a in dbt for k in a.check_keys if k not in suites]
+        return dg.AssetSelection.assets(*dbt).without_checks() | dg.AssetSelection.checks(*own_checks)
+    if part.startswith("checks:"):
+        after = part.split(":", 1)[1]
+        upstream = _part_asset_keys(defs, after)
+        keys = [k for k in suites if k.asset_key in upstream]
+        return dg.AssetSelection.checks(*keys) if keys else None
+    groups = _GROUPS[part]
+    keys = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name in groups and graph.get(k).is_materializable}
+    if not keys:
+        return None
+    checks = [k for k in graph.asset_check_keys if k.asset_key in keys and k not in suites]
+    return dg.AssetSelection.assets(*keys).without_checks() | dg.AssetSelection.checks(*checks)
+
+
+def _part_asset_keys(defs: dg.Definitions, part: str) -> set:
+    if part == "dbt":
+        return {k for a in _dbt_assets(defs) for k in a.keys}
+    graph = defs.resolve_asset_graph()
+    return {k for k in graph.get_all_asset_keys() if graph.get(k).group_name in _GROUPS[part]}
+
+
+def unassigned_groups(defs: dg.Definitions) -> list[str]:
+    """Asset groups no stage covers: a new domain the harness should be told about."""
+    graph = defs.resolve_asset_graph()
+    dbt_keys = _part_asset_keys(defs, "dbt")
+    known = {g for groups in _GROUPS.values() for g in groups}
+    return sorted({graph.get(k).group_name for k in graph.get_all_asset_keys()
+                   if graph.get(k).is_materializable and k not in dbt_keys and graph.get(k).group_name not in known})

@@ -1,0 +1,108 @@
+"""The benchmark harness: its measurements, its ratios, and one real run end to end at a tiny scale.
+
+The end-to-end run drives the real pipeline stage by stage (Dagster, dbt, checks, ML, publish,
+report) on 200 customers x 30 days. It asserts the shape and arithmetic of the results file,
+never a speed: speed targets live in the benchmark itself.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bench import report, stages
+from bench.measure import run_measured
+
+ROOT = Path(__file__).resolve().parent.parent
+MIB = 1024 * 1024
+
+
+def _python(code: str) -> list[str]:
+    return [sys.executable, "-c", textwrap.dedent(code)]
+
+
+def test_measure_sees_a_grandchild_peak_and_cpu():
+    # The dbt stage's memory is in dbt, a child of the Dagster process: wait4 must report it.
+    grandchild = "import time; b = bytearray(300 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096]); time.sleep(0.5)"
+    child = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {grandchild!r}], check=True)"
+    m = run_measured("nested", _python(child))
+    assert m.returncode == 0
+    assert m.peak_rss_mib >= 300
+    assert m.peak_tree_rss_mib >= m.peak_rss_mib
+    burn = run_measured("burn", _python("x = 0\nfor i in range(3_000_000): x += i"))
+    assert burn.cpu_s > 0.05 and burn.wall_s >= burn.cpu_s * 0.5
+
+
+def test_combine_adds_times_and_takes_the_largest_peak():
+    parts = [{"wall_s": 1.0, "cpu_s": 0.5, "peak_rss_mib": 100.0, "peak_tree_rss_mib": 120.0, "returncode": 0},
+             {"wall_s": 2.5, "cpu_s": 2.0, "peak_rss_mib": 300.0, "peak_tree_rss_mib": 310.0, "returncode": 1}]
+    c = report.combine(parts)
+    assert (c["wall_s"], c["cpu_s"], c["peak_rss_mib"], c["peak_tree_rss_mib"], c["ok"]) == (3.5, 2.5, 300.0, 310.0, False)
+
+
+def test_ratios():
+    stages_ = {"generate": {"wall_s": 99, "cpu_s": 99, "peak_tree_rss_mib": 9},
+               "ingest": {"wall_s": 10, "cpu_s": 8, "peak_tree_rss_mib": 500},
+               "checks": {"wall_s": 5, "cpu_s": 4, "peak_tree_rss_mib": 400},
+               "dbt": {"wall_s": 15, "cpu_s": 12, "peak_tree_rss_mib": 900},
+               "ml": {"wall_s": 20, "cpu_s": 20, "peak_tree_rss_mib": 700},
+               "report": {"status": "absent"}}
+    o = report.overhead(stages_, {"wall_s": 12.0, "cpu_s": 6.0})
+    assert o == {"pipeline_wall_s": 30, "floor_wall_s": 12.0, "wall_ratio": 2.5, "cpu_ratio": 4.0}
+    e = report.end_to_end(stages_)
+    assert (e["wall_s"], e["cpu_s"], e["peak_tree_rss_mib"]) == (50, 44, 900)
+    p = report.pandas_vs_sql({"wall_s": 2.0, "cpu_s": 3.0, "peak_rss_mib": 100.0},
+                             {"wall_s": 8.0, "cpu_s": 6.0, "peak_rss_mib": 400.0})
+    assert (p["speedup"], p["cpu_speedup"], p["memory_fraction"]) == (4.0, 2.0, 0.25)
+    assert report.param_agreement({"r": 1.1, "a": 2.0}, {"r": 1.0, "a": 2.0}) == {"r": 0.1, "a": 0.0}
+    assert report.ratio(1.0, 0) is None
+
+
+def test_judge_marks_each_target():
+    result = {"end_to_end": {"wall_s": 700.0, "peak_tree_rss_mib": 1000.0},
+              "comparisons": {"floor": {"wall_ratio": 1.2}, "pandas": {"speedup": 2.0, "memory_fraction": 0.2},
+                              "incremental": {"status": "not available yet"}}}
+    j = report.judge(result)
+    assert [j[k]["met"] for k in ("end_to_end_s", "peak_mib", "overhead_vs_floor", "pandas_speedup",
+                                  "pandas_memory_fraction", "incremental_fraction")] == [False, True, True, False, True, None]
+
+
+@pytest.mark.slow
+def test_harness_end_to_end_at_a_tiny_scale(tmp_path):
+    # No CLV comparison: the lifetimes venv is set up by hand (`python -m bench setup-lifetimes`), not in CI.
+    proc = subprocess.run([sys.executable, "-m", "bench", "run", "--scale", "200x30", "--data-root", str(tmp_path / "data"),
+                           "--results-dir", str(tmp_path / "results"), "--skip", "clv"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=1500)
+    files = list((tmp_path / "results").glob("200x30-*.json"))
+    assert len(files) == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(files[0].read_text())
+    assert "overhead:" in proc.stdout and "target " in proc.stdout
+
+    assert list(result["stages"]) == stages.STAGES
+    for name, s in result["stages"].items():
+        assert s["status"] in ("ok", "failed", "absent"), name
+        if s["status"] != "absent":
+            for key in ("wall_s", "cpu_s", "peak_rss_mib", "peak_tree_rss_mib"):
+                assert s[key] > 0, (name, key)
+    for must_run in ("generate", "ingest", "checks", "dbt"):
+        assert result["stages"][must_run]["status"] != "absent", must_run
+
+    # The recorded ratios are the arithmetic of the recorded numbers.
+    st, c = result["stages"], result["comparisons"]
+    pipeline = sum(st[n]["wall_s"] for n in ("ingest", "checks", "dbt"))
+    assert c["floor"]["wall_ratio"] == pytest.approx(pipeline / c["floor"]["wall_s"], rel=1e-2)
+    assert c["pandas"]["speedup"] == pytest.approx(c["pandas"]["pandas"]["wall_s"] / c["pandas"]["sql"]["wall_s"], rel=1e-2)
+    assert c["pandas"]["memory_fraction"] == pytest.approx(
+        c["pandas"]["sql"]["peak_rss_mib"] / c["pandas"]["pandas"]["peak_rss_mib"], rel=1e-2)
+    assert c["pandas"]["agree"]["all_equal"], c["pandas"]["agree"]
+    e2e = sum(s["wall_s"] for n, s in st.items() if n != "generate" and s["status"] != "absent")
+    assert result["end_to_end"]["wall_s"] == pytest.approx(e2e, rel=1e-3)
+    assert "status" in c["incremental"] or c["incremental"]["wall_ratio"] == pytest.approx(
+        c["incremental"]["daily"]["wall_s"] / c["incremental"]["full_wall_s"], rel=1e-2)
+    # The second run reuses the cached data instead of generating again.
+    assert not result["stages"]["generate"]["cached"]
