@@ -179,7 +179,7 @@ final as (
         customers.lifetime_order_count,
         customers.completed_order_count,
         customers.lifetime_net_revenue,
-        cast(customers.lifetime_net_revenue / nullif(customers.completed_order_count, 0) as {{ type_money() }})
+        {{ money_ratio('customers.lifetime_net_revenue', 'customers.completed_order_count') }}
             as average_order_value,
         lifecycle.reference_date,
         lifecycle.lifecycle_stage,

@@ -1,7 +1,7 @@
 with
 
 snapshot as (
-    select * from {{ ref('snap_crm__customers') }}
+    select * from {{ crm_customer_versions() }} as versions
 ),
 
 final as (

@@ -16,7 +16,8 @@ final as (
         category,
         satisfaction_score,
         satisfaction_score <= {{ var('low_satisfaction_max') }} as is_low_satisfaction,
-        cast({{ dbt.datediff('opened_at', 'closed_at', 'second') }} / 3600.0 as {{ type_double() }})
+        -- A double divisor: Spark divides an integer by the literal 3600.0 as DECIMAL, keeping 6 digits.
+        cast({{ dbt.datediff('opened_at', 'closed_at', 'second') }} / cast(3600 as {{ type_double() }}) as {{ type_double() }})
             as resolution_hours,
         description
     from tickets
