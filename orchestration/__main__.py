@@ -57,13 +57,25 @@ def build(args) -> int:
     import dagster as dg
 
     from orchestration.definitions import defs
+    from orchestration.defs.ops.stale_runs import reap_dead_runs, this_process_tags
+
+    instance = dg.DagsterInstance.get()
+    # A run killed with kill -9 stays STARTED and keeps its duckdb_writer slot; with a pool of 1
+    # this run would wait for it forever. Fail such runs and free their slots first.
+    reap_dead_runs(instance)
 
     started = time.perf_counter()
     # INFO keeps the console readable (asset materializations, check results, dbt lines); the
     # full DEBUG event log is still stored in the instance and shown in the UI.
     run_config = {"loggers": {"console": {"config": {"log_level": args.log_level}}}}
-    result = defs.resolve_job_def(args.job).execute_in_process(
-        instance=dg.DagsterInstance.get(), run_config=run_config, raise_on_error=False)
+    job = defs.resolve_job_def(args.job)
+    if args.full_refresh:
+        # the dbt multi-asset runs as several steps (customer_360 waits for the ML tables)
+        run_config["ops"] = {node.name: {"config": {"full_refresh": True}} for node in job.graph.nodes
+                             if node.name.startswith("warehouse_dbt_models")}
+    tags = {**this_process_tags(), "orchestration/mode": "full_refresh" if args.full_refresh else "incremental"}
+    result = job.execute_in_process(
+        instance=instance, run_config=run_config, raise_on_error=False, tags=tags)
     elapsed = time.perf_counter() - started
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
@@ -83,6 +95,8 @@ def main(argv=None) -> int:
     b.add_argument("--customers", type=int, default=10_000, help="demo scale when generating (default 10,000)")
     b.add_argument("--days", type=int, default=365)
     b.add_argument("--seed", type=int, default=42)
+    b.add_argument("--full-refresh", action="store_true",
+                   help="rebuild the incremental dbt models from all of raw (default: merge only new data)")
     b.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     args = parser.parse_args(argv)
     return build(args)

@@ -1,31 +1,84 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='order_id',
+        incremental_strategy=incremental_strategy_for_target(),
+        on_schema_change='append_new_columns'
+    )
+}}
+
+{#- Incremental: see macros/incremental.sql. Orders with a raw order or order line that is new
+    since the last build (or delivered in the partition window) are recomputed. -#}
+
 with
+
+{% if is_incremental() %}
+changed_orders as (
+    select {{ clean_string('order_id') }} as order_id
+    from {{ source('shop', 'orders') }}
+    where {{ changed_raw_rows() }}
+    union
+    select {{ clean_string('order_id') }} as order_id
+    from {{ source('shop', 'order_items') }}
+    where {{ changed_raw_rows() }}
+),
+{% endif %}
 
 orders as (
     select * from {{ ref('int_order_lines_totaled') }}
+    {% if is_incremental() %}
+    where order_id in (select order_id from changed_orders)
+    {% endif %}
+),
+
+-- the newest load time behind each order (header or lines): the watermark of the next run
+order_loads as (
+    select order_id, _loaded_at as order_loaded_at
+    from {{ ref('stg_shop__orders') }}
+    {% if is_incremental() %}
+    where order_id in (select order_id from changed_orders)
+    {% endif %}
+),
+
+line_loads as (
+    select order_id, max(_loaded_at) as lines_loaded_at
+    from {{ ref('stg_shop__order_items') }}
+    {% if is_incremental() %}
+    where order_id in (select order_id from changed_orders)
+    {% endif %}
+    group by order_id
 ),
 
 final as (
     select
-        order_id,
-        customer_id,
-        ordered_at,
-        order_date,
-        channel,
-        status,
-        is_completed,
-        is_cancelled,
-        is_returned,
-        subtotal_amount,
-        discount_amount,
-        shipping_amount,
-        total_amount,
-        net_revenue,
-        line_count,
-        item_quantity,
-        lines_subtotal_amount,
-        is_subtotal_reconciled,
-        updated_at as status_updated_at
+        orders.order_id,
+        orders.customer_id,
+        orders.ordered_at,
+        orders.order_date,
+        orders.channel,
+        orders.status,
+        orders.is_completed,
+        orders.is_cancelled,
+        orders.is_returned,
+        orders.subtotal_amount,
+        orders.discount_amount,
+        orders.shipping_amount,
+        orders.total_amount,
+        orders.net_revenue,
+        orders.line_count,
+        orders.item_quantity,
+        orders.lines_subtotal_amount,
+        orders.is_subtotal_reconciled,
+        orders.updated_at as status_updated_at,
+        case
+            when line_loads.lines_loaded_at > orders_loaded.order_loaded_at then line_loads.lines_loaded_at
+            else orders_loaded.order_loaded_at
+        end as source_loaded_at
     from orders
+    inner join order_loads as orders_loaded
+        on orders.order_id = orders_loaded.order_id
+    left join line_loads
+        on orders.order_id = line_loads.order_id
 )
 
 select * from final

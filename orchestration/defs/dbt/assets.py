@@ -6,6 +6,7 @@ ingest assets' ``raw/<source>`` keys without special cases.
 """
 
 
+import json
 import shutil
 import sys
 from collections.abc import Mapping
@@ -44,16 +45,46 @@ class WarehouseTranslator(DagsterDbtTranslator):
 
 
 class DbtBuildConfig(dg.Config):
+    # Rebuild the incremental facts (fct_orders, fct_order_items) from all of raw instead of
+    # merging only what changed (`dbt build --full-refresh`; CLI: `build --full-refresh`).
     full_refresh: bool = False
     rfm_reference_date: Optional[str] = None  # YYYY-MM-DD; default: the latest order date
+    # Delivery-date window (YYYY-MM-DD) whose raw rows the incremental facts recompute besides
+    # everything loaded since their last build. Default: the run's partition window, if any.
+    delivery_date_from: Optional[str] = None
+    delivery_date_to: Optional[str] = None
 
 
-def dbt_build_args(config: DbtBuildConfig) -> list[str]:
+# Tags Dagster puts on a run of one partition or of a range (a single-run backfill).
+PARTITION_TAG = "dagster/partition"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def partition_window(tags: Mapping[str, str]) -> tuple[Optional[str], Optional[str]]:
+    """The delivery dates of a partitioned run, from its tags (None, None for an unpartitioned run)."""
+    if tags.get(RANGE_START_TAG):
+        return tags[RANGE_START_TAG], tags.get(RANGE_END_TAG) or tags[RANGE_START_TAG]
+    if tags.get(PARTITION_TAG):
+        return tags[PARTITION_TAG], tags[PARTITION_TAG]
+    return None, None
+
+
+def dbt_build_args(config: DbtBuildConfig, tags: Mapping[str, str] | None = None) -> list[str]:
     args = ["build"]
     if config.full_refresh:
         args.append("--full-refresh")
+    dbt_vars: dict[str, str] = {}
     if config.rfm_reference_date:
-        args += ["--vars", f'{{"rfm_reference_date": "{config.rfm_reference_date}"}}']
+        dbt_vars["rfm_reference_date"] = config.rfm_reference_date
+    date_from, date_to = config.delivery_date_from, config.delivery_date_to
+    if not date_from:
+        date_from, date_to = partition_window(tags or {})
+    if date_from:
+        dbt_vars["delivery_date_from"] = date_from
+        dbt_vars["delivery_date_to"] = date_to or date_from
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars)]
     return args
 
 
@@ -64,7 +95,7 @@ def dbt_build_args(config: DbtBuildConfig) -> list[str]:
     pool="duckdb_writer",
 )
 def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
-    yield from dbt.cli(dbt_build_args(config), context=context).stream()
+    yield from dbt.cli(dbt_build_args(config, context.run.tags), context=context).stream()
 
 
 # The dbt installed in this Python environment, so the code location works without an activated venv.
