@@ -8,7 +8,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := true
 
-.PHONY: run test setup test-quick dev docs clean instance report-deps
+.PHONY: run test setup test-quick dev docs clean instance report-deps spark-deps
 
 # Where `make run` and `make dev` keep run history (the same default as orchestration/settings.py).
 DAGSTER_HOME ?= $(abspath $(or $(DATA_DIR),data))/dagster_home
@@ -16,7 +16,9 @@ DAGSTER_HOME ?= $(abspath $(or $(DATA_DIR),data))/dagster_home
 run: setup instance report-deps
 	DAGSTER_HOME=$(DAGSTER_HOME) $(PY) -m orchestration build
 
-test: setup
+# The whole suite includes the slow Spark build (pyspark is ~500 MB and needs Java 17), so only
+# `make test` installs the spark extra; `make test-quick` skips the slow tests and does not need it.
+test: setup spark-deps
 	$(PY) -m pytest
 
 test-quick: setup
@@ -29,6 +31,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+spark-deps: $(VENV)/.installed-spark
+
+$(VENV)/.installed-spark: $(VENV)/.installed
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,spark]"
 	touch $@
 
 # The manifest Dagster loads; prepared here so importing the code location never runs dbt.
