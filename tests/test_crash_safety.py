@@ -181,7 +181,7 @@ def clean_state(built_warehouse) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("point", ["ingest"])  # "dbt" and "ml": see KILL_POINTS, not yet proven
+@pytest.mark.parametrize("point", ["ingest", "dbt", "ml"])
 def test_build_killed_mid_run_is_completed_by_the_next_run(point, built_warehouse, clean_state, tmp_path):
     data_dir = tmp_path / "data"
     shutil.copytree(built_warehouse.landing_dir, data_dir / "landing")
