@@ -67,3 +67,11 @@ docs: setup
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs
+
+# Benchmarks: `make bench SCALE=M` (S, M, L, XL). Demo data is generated once per scale under
+# bench/data; the CLV comparison's lifetimes package gets its own venv (it needs pandas < 3).
+SCALE ?= M
+.PHONY: bench
+bench: setup
+	$(PY) -m bench setup-lifetimes
+	$(PY) -m bench run --scale $(SCALE)
