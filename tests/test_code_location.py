@@ -55,3 +55,13 @@ def test_lineage_runs_from_landing_sources_to_marts():
     # dbt tests are asset checks on the models they test
     checks = {c.asset_key.to_user_string() for c in graph.asset_check_keys}
     assert "marts/customer_rfm" in checks
+
+
+def test_code_location_imports_in_a_process_without_a_main_file():
+    """Dagster's run workers start Python with no ``__main__`` file. With the spark extra installed,
+    great-expectations imports ``pyspark.sql.connect``, which used to ``sys.exit(0)`` in such a process
+    when pyspark's connect dependencies were missing: every run launched from the UI died silently."""
+    code = "import orchestration.definitions, great_expectations; print('code location loaded')"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env={**os.environ, **QUIET},
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "code location loaded" in proc.stdout, proc.stdout + proc.stderr

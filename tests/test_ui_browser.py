@@ -140,7 +140,10 @@ def test_a_materialization_launched_in_the_ui_succeeds(dagster_ui, page):
                 break
             time.sleep(2)
         assert runs, "no run was launched from the UI"
-        assert status == dg.DagsterRunStatus.SUCCESS, dagster_ui["log"].read_text()[-4000:]
+        run_events = "\n".join(f"{e.dagster_event.event_type_value if e.dagster_event else '-'}: {e.message}"
+                               for e in instance.all_logs(runs[0].run_id))
+        assert status == dg.DagsterRunStatus.SUCCESS, (
+            f"run events:\n{run_events[-4000:]}\n\ndagster dev log:\n{dagster_ui['log'].read_text()[-3000:]}")
         event = instance.get_latest_materialization_event(dg.AssetKey(["raw", "products"]))
         assert event is not None and event.run_id == runs[0].run_id
     page.goto(f"{dagster_ui['url']}/runs/{runs[0].run_id}")
