@@ -31,20 +31,20 @@ _LOG_PREFIXES = ("recency_days", "tenure_days", "frequency", "monetary", "avg_or
 
 
 def churn_labels(orders: pd.DataFrame, cutoff, horizon_days: int) -> pd.DataFrame:
-    """customer_id, churned (1 = no purchase in [cutoff, cutoff + horizon_days)).
+    """customer_key, churned (1 = no purchase in [cutoff, cutoff + horizon_days)).
 
     Only customers with a purchase before the cutoff are labelled: someone not
     yet acquired cannot churn.
     """
     start = pd.Timestamp(cutoff)
     end = start + pd.Timedelta(days=horizon_days)
-    o = orders[["customer_id", "order_date"] + (["status"] if "status" in orders.columns else [])].copy()
+    o = orders[["customer_key", "order_date"] + (["status"] if "status" in orders.columns else [])].copy()
     o["order_date"] = pd.to_datetime(o["order_date"])
     if "status" in o.columns:
         o = o[~o["status"].isin(NON_PURCHASE_STATUSES)]
-    known = np.sort(o.loc[o["order_date"] < start, "customer_id"].unique())
-    bought = set(o.loc[(o["order_date"] >= start) & (o["order_date"] < end), "customer_id"])
-    return pd.DataFrame({"customer_id": known, "churned": [0 if c in bought else 1 for c in known]})
+    known = np.sort(o.loc[o["order_date"] < start, "customer_key"].unique())
+    bought = set(o.loc[(o["order_date"] >= start) & (o["order_date"] < end), "customer_key"])
+    return pd.DataFrame({"customer_key": known, "churned": [0 if c in bought else 1 for c in known]})
 
 
 def churn_dataset(
@@ -64,7 +64,7 @@ def churn_dataset(
     feats = customer_features(orders, cutoff, order_items, activity)
     if active_within_days is not None:
         feats = feats[feats["recency_days"] <= active_within_days]
-    return feats.merge(churn_labels(orders, cutoff, horizon_days), on="customer_id", how="inner")
+    return feats.merge(churn_labels(orders, cutoff, horizon_days), on="customer_key", how="inner")
 
 
 def _design(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
@@ -121,7 +121,7 @@ def fit_churn_models(
 
     ``train`` is a ``churn_dataset`` frame. Returns {"logistic": ..., "gbm": ...}.
     """
-    columns = [c for c in train.select_dtypes("number").columns if c not in ("customer_id", "churned")]
+    columns = [c for c in train.select_dtypes("number").columns if c not in ("customer_key", "churned")]
     X = _design(train, columns)
     y = train["churned"].to_numpy(dtype=int)
     logistic = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
@@ -144,19 +144,19 @@ def top_drivers(model: ChurnModel, features: pd.DataFrame, n: int = 3) -> pd.Dat
     average customer, so the numbers mean something without a sampling-based
     explainer. They describe the transparent baseline; for the GBM they are a
     readable proxy, not its exact attribution.
-    Output columns: customer_id, rank, feature, contribution (log-odds, > 0 = towards churn).
+    Output columns: customer_key, rank, feature, contribution (log-odds, > 0 = towards churn).
     """
     scaler, lr = model.explainer.named_steps["standardscaler"], model.explainer.named_steps["logisticregression"]
     z = scaler.transform(_design(features, model.columns))
     contrib = z * lr.coef_[0]
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :n]
     rows = []
-    ids = features["customer_id"].to_numpy()
+    ids = features["customer_key"].to_numpy()
     for i, cols in enumerate(order):
         for rank, j in enumerate(cols, start=1):
             if contrib[i, j] > 0:
                 rows.append((ids[i], rank, model.columns[j], float(contrib[i, j])))
-    return pd.DataFrame(rows, columns=["customer_id", "rank", "feature", "contribution"])
+    return pd.DataFrame(rows, columns=["customer_key", "rank", "feature", "contribution"])
 
 
 @dataclass
@@ -164,7 +164,7 @@ class ChurnResult:
     models: dict[str, ChurnModel]
     metrics: pd.DataFrame  # model, auc, pr_auc, brier, lift_top_decile, base_rate, n
     best: str
-    validation_scores: pd.DataFrame  # customer_id, churned, p_logistic, p_gbm
+    validation_scores: pd.DataFrame  # customer_key, churned, p_logistic, p_gbm
 
     @property
     def best_model(self) -> ChurnModel:
@@ -196,7 +196,7 @@ def train_and_validate(
     train = churn_dataset(orders, t0, horizon_days, order_items, activity, active_within_days)
     valid = churn_dataset(orders, t1, horizon_days, order_items, activity, active_within_days)
     models = fit_churn_models(train, seed, calibration)
-    scores = valid[["customer_id", "churned"]].copy()
+    scores = valid[["customer_key", "churned"]].copy()
     rows = []
     for name, model in models.items():
         p = model.predict_proba(valid)
@@ -208,12 +208,12 @@ def train_and_validate(
 
 
 def score_customers(model: ChurnModel, features: pd.DataFrame) -> pd.DataFrame:
-    """customer_id, churn_probability, risk_decile (10 = riskiest) for a feature frame."""
+    """customer_key, churn_probability, risk_decile (10 = riskiest) for a feature frame."""
     p = model.predict_proba(features)
     ranks = pd.Series(p).rank(method="first")
     return pd.DataFrame(
         {
-            "customer_id": features["customer_id"].to_numpy(),
+            "customer_key": features["customer_key"].to_numpy(),
             "churn_probability": p,
             "risk_decile": np.ceil(ranks / len(p) * 10).astype(int).clip(1, 10).to_numpy(),
         }

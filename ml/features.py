@@ -27,7 +27,7 @@ def _require(frame: pd.DataFrame, columns: set[str], name: str) -> None:
 
 
 def _share_columns(frame: pd.DataFrame, key: str, weight: str, prefix: str) -> pd.DataFrame:
-    wide = frame.pivot_table(index="customer_id", columns=key, values=weight, aggfunc="sum", fill_value=0.0)
+    wide = frame.pivot_table(index="customer_key", columns=key, values=weight, aggfunc="sum", fill_value=0.0)
     wide = wide.div(wide.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
     wide.columns = [f"{prefix}{_slug(c)}" for c in wide.columns]
     return wide[sorted(wide.columns)]
@@ -43,22 +43,22 @@ def customer_features(
 ) -> pd.DataFrame:
     """One row per customer with features known just before ``as_of``.
 
-    orders: customer_id, order_date, net_revenue; optional order_id,
+    orders: customer_key, order_date, net_revenue; optional order_id,
         discount_amount, channel, status (cancelled orders are ignored,
         returned ones count towards return_rate).
     order_items (optional): order_id, category, and line_revenue or
         quantity * unit_price -> cat_share_<category> by revenue.
-    activity (optional): customer_id, event_time, optional activity_type
+    activity (optional): customer_key, event_time, optional activity_type
         (web sessions, tickets, survey answers...) -> activity counts.
     customers (optional): ids to include even without history (zero features,
         recency and tenure NaN).
 
-    Output columns: customer_id, recency_days, tenure_days, frequency, monetary,
+    Output columns: customer_key, recency_days, tenure_days, frequency, monetary,
     avg_order_value, discount_share, return_rate, orders_last_<n>d,
     revenue_last_<n>d, inter_purchase_days, channel_share_<channel>,
     cat_share_<category>, activity_last_<n>d, activity_<type>_last_<max n>d.
     """
-    _require(orders, {"customer_id", "order_date", "net_revenue"}, "orders")
+    _require(orders, {"customer_key", "order_date", "net_revenue"}, "orders")
     cutoff = pd.Timestamp(as_of)
     o = orders.copy()
     o["order_date"] = pd.to_datetime(o["order_date"])
@@ -67,7 +67,7 @@ def customer_features(
         o = o[~o["status"].isin(NON_PURCHASE_STATUSES)]
     o["net_revenue"] = o["net_revenue"].astype(float)
 
-    g = o.groupby("customer_id", sort=True)
+    g = o.groupby("customer_key", sort=True)
     first, last = g["order_date"].min(), g["order_date"].max()
     n_orders = g.size()
     revenue = g["net_revenue"].sum()
@@ -91,7 +91,7 @@ def customer_features(
     else:
         out["return_rate"] = 0.0
     for days in recent_days:
-        window = o[o["order_date"] >= cutoff - pd.Timedelta(days=days)].groupby("customer_id")
+        window = o[o["order_date"] >= cutoff - pd.Timedelta(days=days)].groupby("customer_key")
         out[f"orders_last_{days}d"] = window.size().reindex(out.index, fill_value=0).astype(float)
         out[f"revenue_last_{days}d"] = window["net_revenue"].sum().reindex(out.index, fill_value=0.0)
 
@@ -104,29 +104,29 @@ def customer_features(
             _require(items, {"quantity", "unit_price"}, "order_items")
             items["line_revenue"] = items["quantity"].astype(float) * items["unit_price"].astype(float)
         # Joining to the filtered orders keeps lines of future or cancelled orders out.
-        items = items.merge(o[["order_id", "customer_id"]], on="order_id", how="inner")
+        items = items.merge(o[["order_id", "customer_key"]], on="order_id", how="inner")
         out = out.join(_share_columns(items, "category", "line_revenue", "cat_share_"))
 
     if activity is not None and len(activity):
-        _require(activity, {"customer_id", "event_time"}, "activity")
+        _require(activity, {"customer_key", "event_time"}, "activity")
         a = activity.copy()
         a["event_time"] = pd.to_datetime(a["event_time"])
         a = a[a["event_time"] < cutoff]
         for days in recent_days:
             recent = a[a["event_time"] >= cutoff - pd.Timedelta(days=days)]
-            out[f"activity_last_{days}d"] = recent.groupby("customer_id").size().reindex(out.index, fill_value=0)
+            out[f"activity_last_{days}d"] = recent.groupby("customer_key").size().reindex(out.index, fill_value=0)
         if "activity_type" in a.columns:
             widest = max(recent_days)
             recent = a[a["event_time"] >= cutoff - pd.Timedelta(days=widest)]
-            counts = recent.pivot_table(index="customer_id", columns="activity_type", aggfunc="size", fill_value=0)
+            counts = recent.pivot_table(index="customer_key", columns="activity_type", aggfunc="size", fill_value=0)
             counts.columns = [f"activity_{_slug(c)}_last_{widest}d" for c in counts.columns]
             out = out.join(counts[sorted(counts.columns)])
 
     if customers is not None:
-        out = out.reindex(pd.Index(pd.unique(pd.concat([pd.Series(out.index), pd.Series(customers)])), name="customer_id"))
+        out = out.reindex(pd.Index(pd.unique(pd.concat([pd.Series(out.index), pd.Series(customers)])), name="customer_key"))
     # A missing share or count means "none", not "unknown"; recency/tenure stay NaN
     # for customers who never bought.
     fill_zero = [c for c in out.columns if c not in ("recency_days", "tenure_days", "inter_purchase_days")]
     out[fill_zero] = out[fill_zero].fillna(0.0)
-    out.index.name = "customer_id"
+    out.index.name = "customer_key"
     return out.sort_index().reset_index()

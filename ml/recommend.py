@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-REC_COLUMNS = ["customer_id", "rank", "item_id", "score", "source"]
+REC_COLUMNS = ["customer_key", "rank", "item_id", "score", "source"]
 
 
 @dataclass
@@ -28,13 +28,13 @@ class ItemKNN:
 
 
 def _interactions(purchases: pd.DataFrame, customers: pd.Index | None = None, items: pd.Index | None = None):
-    missing = {"customer_id", "item_id"} - set(purchases.columns)
+    missing = {"customer_key", "item_id"} - set(purchases.columns)
     if missing:
         raise KeyError(f"purchases frame lacks {sorted(missing)}; has {list(purchases.columns)}")
-    pairs = purchases[["customer_id", "item_id"]].drop_duplicates()
-    customers = pd.Index(np.sort(pairs["customer_id"].unique())) if customers is None else customers
+    pairs = purchases[["customer_key", "item_id"]].drop_duplicates()
+    customers = pd.Index(np.sort(pairs["customer_key"].unique())) if customers is None else customers
     items = pd.Index(np.sort(pairs["item_id"].unique())) if items is None else items
-    rows, cols = customers.get_indexer(pairs["customer_id"]), items.get_indexer(pairs["item_id"])
+    rows, cols = customers.get_indexer(pairs["customer_key"]), items.get_indexer(pairs["item_id"])
     keep = (rows >= 0) & (cols >= 0)
     # Binary, not quantities: buying ten of a consumable says less about taste than
     # buying two different things, and counts would let bulk buyers dominate.
@@ -44,7 +44,7 @@ def _interactions(purchases: pd.DataFrame, customers: pd.Index | None = None, it
 
 
 def fit_item_knn(purchases: pd.DataFrame, neighbours: int | None = 50) -> ItemKNN:
-    """Fit on purchases (customer_id, item_id; extra columns ignored).
+    """Fit on purchases (customer_key, item_id; extra columns ignored).
 
     ``neighbours`` keeps only each item's strongest similarities: weak co-purchase
     links are mostly noise and the pruned matrix stays small for big catalogues.
@@ -83,16 +83,16 @@ def _top_n(scores: np.ndarray, n: int) -> np.ndarray:
     return order[:n]
 
 
-def recommend(model: ItemKNN, customer_ids, n: int = 10) -> pd.DataFrame:
+def recommend(model: ItemKNN, customer_keys, n: int = 10) -> pd.DataFrame:
     """Top-``n`` items per customer, never one they already bought.
 
-    Output columns: customer_id, rank (1 = best), item_id, score (summed cosine
+    Output columns: customer_key, rank (1 = best), item_id, score (summed cosine
     similarity; buyers-per-item for popularity fill), source ("similar" or "popular").
     """
     pop_order = _top_n(model.popularity.astype(float), len(model.items))
     rows = []
-    positions = model.customers.get_indexer(pd.Index(customer_ids))
-    for cid, pos in zip(customer_ids, positions):
+    positions = model.customers.get_indexer(pd.Index(customer_keys))
+    for cid, pos in zip(customer_keys, positions):
         owned = np.zeros(len(model.items), dtype=bool)
         picks: list[tuple[int, float, str]] = []
         if pos >= 0:
@@ -115,10 +115,10 @@ def recommend(model: ItemKNN, customer_ids, n: int = 10) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=REC_COLUMNS)
 
 
-def recommend_popular(model: ItemKNN, customer_ids, n: int = 10) -> pd.DataFrame:
+def recommend_popular(model: ItemKNN, customer_keys, n: int = 10) -> pd.DataFrame:
     """The baseline: most-bought items the customer does not own yet."""
     empty = ItemKNN(model.customers, model.items, model.bought, sp.csr_matrix(model.similarity.shape), model.popularity)
-    return recommend(empty, customer_ids, n)
+    return recommend(empty, customer_keys, n)
 
 
 def split_last_purchase(purchases: pd.DataFrame, date_col: str = "order_date") -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -132,20 +132,20 @@ def split_last_purchase(purchases: pd.DataFrame, date_col: str = "order_date") -
     p = purchases.copy()
     p[date_col] = pd.to_datetime(p[date_col])
     day = p[date_col].dt.normalize()
-    last = day.groupby(p["customer_id"]).transform("max")
-    first = day.groupby(p["customer_id"]).transform("min")
+    last = day.groupby(p["customer_key"]).transform("max")
+    first = day.groupby(p["customer_key"]).transform("min")
     is_test = (day == last) & (last > first)
     train, test = p[~is_test], p[is_test]
-    seen = set(zip(train["customer_id"], train["item_id"]))
-    new = [(c, i) not in seen for c, i in zip(test["customer_id"], test["item_id"])]
-    test = test[np.array(new, dtype=bool)].drop_duplicates(["customer_id", "item_id"])
+    seen = set(zip(train["customer_key"], train["item_id"]))
+    new = [(c, i) not in seen for c, i in zip(test["customer_key"], test["item_id"])]
+    test = test[np.array(new, dtype=bool)].drop_duplicates(["customer_key", "item_id"])
     return train.reset_index(drop=True), test.reset_index(drop=True)
 
 
 def evaluate_recommendations(recs: pd.DataFrame, test: pd.DataFrame, n: int) -> dict[str, float]:
     """precision_at_n, recall_at_n, hit_rate over customers with held-out items."""
-    truth = test.groupby("customer_id")["item_id"].apply(set)
-    top = recs[recs["rank"] <= n].groupby("customer_id")["item_id"].apply(list)
+    truth = test.groupby("customer_key")["item_id"].apply(set)
+    top = recs[recs["rank"] <= n].groupby("customer_key")["item_id"].apply(list)
     hits = np.array([len(truth[c] & set(top.get(c, []))) for c in truth.index], dtype=float)
     sizes = np.array([len(truth[c]) for c in truth.index], dtype=float)
     return {
@@ -163,7 +163,7 @@ def evaluate_against_popularity(
     recall_at_n, hit_rate, n_customers, n (rows: item_knn, popularity)."""
     train, test = split_last_purchase(purchases, date_col)
     model = fit_item_knn(train, neighbours)
-    who = np.sort(test["customer_id"].unique())
+    who = np.sort(test["customer_key"].unique())
     rows = []
     for name, recs in (("item_knn", recommend(model, who, n)), ("popularity", recommend_popular(model, who, n))):
         rows.append({"model": name, **evaluate_recommendations(recs, test, n), "n": n})

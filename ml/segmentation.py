@@ -2,7 +2,7 @@
 and segment names a marketer can read (English and Chinese).
 
 Input is a customer feature frame such as ``ml.features.customer_features``
-returns: customer_id plus numeric columns. Names are derived from the columns
+returns: customer_key plus numeric columns. Names are derived from the columns
 listed in ``ROLES`` and from ``cat_share_*`` / ``channel_share_*`` columns; any
 other numeric column is clustered on but not used for naming.
 """
@@ -51,7 +51,7 @@ PREFERENCE_WEIGHT = 0.5
 class SegmentFeatures:
     matrix: np.ndarray
     columns: list[str]
-    customer_id: pd.Series
+    customer_key: pd.Series
     scaler: StandardScaler
     log_columns: list[str] = field(default_factory=list)
 
@@ -64,15 +64,15 @@ def build_features(
 ) -> SegmentFeatures:
     """Log-transform skewed columns, impute, and standardise.
 
-    ``columns`` defaults to every numeric column except customer_id. Missing
+    ``columns`` defaults to every numeric column except customer_key. Missing
     values (e.g. recency of someone who never bought) are filled with the column
     maximum for recency-like columns (longest ago) and 0 otherwise. Pass a fitted
     ``scaler`` to score new customers on an existing model.
     """
-    if "customer_id" not in customers.columns:
-        raise KeyError("customer frame needs a customer_id column")
+    if "customer_key" not in customers.columns:
+        raise KeyError("customer frame needs a customer_key column")
     if columns is None:
-        columns = [c for c in customers.select_dtypes("number").columns if c != "customer_id"]
+        columns = [c for c in customers.select_dtypes("number").columns if c != "customer_key"]
     if not columns:
         raise ValueError("no numeric feature columns to segment on")
     frame = customers[columns].astype(float).copy()
@@ -86,7 +86,7 @@ def build_features(
         scaler = StandardScaler().fit(frame.to_numpy())
     matrix = scaler.transform(frame.to_numpy())
     # Constant columns have zero variance; StandardScaler leaves them at 0, which is right.
-    return SegmentFeatures(np.nan_to_num(matrix), list(columns), customers["customer_id"].reset_index(drop=True), scaler, logged)
+    return SegmentFeatures(np.nan_to_num(matrix), list(columns), customers["customer_key"].reset_index(drop=True), scaler, logged)
 
 
 def choose_k(
@@ -194,11 +194,11 @@ class SegmentationResult:
     stability_ari: float
 
     def assignments(self) -> pd.DataFrame:
-        """customer_id, segment, segment_name_en, segment_name_zh."""
+        """customer_key, segment, segment_name_en, segment_name_zh."""
         names = self.names.set_index("segment")
         return pd.DataFrame(
             {
-                "customer_id": self.features.customer_id.to_numpy(),
+                "customer_key": self.features.customer_key.to_numpy(),
                 "segment": self.labels,
                 "segment_name_en": names.loc[self.labels, "name_en"].to_numpy(),
                 "segment_name_zh": names.loc[self.labels, "name_zh"].to_numpy(),

@@ -18,16 +18,20 @@ from orchestration.defs.jobs import (
 from orchestration.defs.ml import ml_asset_checks, ml_assets
 from orchestration.defs.ops.alerts import run_failure_alert
 from orchestration.defs.ops.landing_sensor import landing_zone_sensor
+from orchestration.defs.privacy.assets import privacy_assets
 from orchestration.defs.quality.checks import quality_checks
 from orchestration.defs.report import report_assets
 from orchestration.defs.resources import export_settings_for_subprocesses, warehouse_resource
 from orchestration.defs.serving.assets import build_serving_asset
+from orchestration.secret_keys import check_production_secrets
 from orchestration.settings import Settings
 
 settings = Settings.from_env()
 export_settings_for_subprocesses(settings)
+# A production deployment without its secrets must not load at all: say which and how to fix it.
+check_production_secrets()
 
-_assets = [*ingest_assets, warehouse_dbt_models, *ml_assets]
+_assets = [*ingest_assets, *privacy_assets, warehouse_dbt_models, *ml_assets]
 
 defs = dg.Definitions(
     # The snapshot depends on whatever the other domains put in the published groups.

@@ -23,13 +23,13 @@ class AudienceRules:
 class Audience:
     name: str
     definition: str
-    members: pd.DataFrame  # customer_id + the columns the CSV adds after the contact fields
+    members: pd.DataFrame  # customer_key + the columns the CSV adds after the contact fields
     tags: str
 
 
 # Every audience carries these from customer_360, for the marketing tool's merge fields.
 PROFILE_SQL = """
-select customer_id, lifecycle_stage, rfm_segment, segment_id, segment_name_en, segment_name_zh,
+select customer_key, lifecycle_stage, rfm_segment, segment_id, segment_name_en, segment_name_zh,
        round(churn_probability, 4) as churn_probability, round(clv, 2) as clv
 from marts.customer_360
 """
@@ -43,19 +43,24 @@ def segment_audiences(con) -> list[Audience]:
     profile = _profile(con)
     out = []
     for (segment_id, name_en), members in profile.groupby(["segment_id", "segment_name_en"], dropna=False):
+        # Customers the segmentation has not scored yet (signed up after its last run) have no
+        # segment: they are not an audience of their own, and NA must not reach an if.
+        if pd.isna(segment_id):
+            continue
         slug = "prospects" if segment_id == -1 else f"{int(segment_id)}_" + "".join(
             ch if ch.isalnum() else "_" for ch in str(name_en).lower()).strip("_")
         out.append(Audience(f"segment_{slug}",
                             f"Every customer in model segment {int(segment_id)} ({name_en}) of ml.customer_segments.",
-                            members.sort_values("customer_id"), f"segment:{name_en}"))
+                            members.sort_values("customer_key"), f"segment:{name_en}"))
     return out
 
 
 def churn_risk(con, rules: AudienceRules) -> Audience:
     profile = _profile(con)
+    # unscored customers (NA probability) are not at risk by this rule: NA compares as False
     members = profile[profile["lifecycle_stage"].isin(["new", "active", "reactivated"])
-                      & (profile["churn_probability"] >= rules.churn_min_probability)]
-    members = members.sort_values(["churn_probability", "customer_id"], ascending=[False, True])
+                      & (profile["churn_probability"] >= rules.churn_min_probability).fillna(False)]
+    members = members.sort_values(["churn_probability", "customer_key"], ascending=[False, True])
     if rules.churn_top_n is not None:
         members = members.head(rules.churn_top_n)
     cap = f", the {rules.churn_top_n} riskiest" if rules.churn_top_n is not None else ""
@@ -68,7 +73,7 @@ def churn_risk(con, rules: AudienceRules) -> Audience:
 def win_back(con) -> Audience:
     profile = _profile(con)
     members = profile[profile["lifecycle_stage"].isin(["dormant", "churned"])]
-    members = members.sort_values(["clv", "customer_id"], ascending=[False, True], na_position="last")
+    members = members.sort_values(["clv", "customer_key"], ascending=[False, True], na_position="last")
     return Audience("win_back",
                     "Customers who bought before but not for 60+ days (lifecycle dormant or churned in "
                     "marts.customer_lifecycle); highest predicted CLV first.", members, "win-back")
@@ -79,16 +84,16 @@ def upsell(con, rules: AudienceRules) -> Audience:
     buyers = profile[profile["clv"].notna()]
     median_clv = float(buyers["clv"].median()) if len(buyers) else 0.0
     members = profile[profile["lifecycle_stage"].isin(["active", "reactivated"])
-                      & (profile["churn_probability"] < rules.churn_min_probability)
-                      & (profile["clv"] >= median_clv)]
+                      & (profile["churn_probability"] < rules.churn_min_probability).fillna(False)
+                      & (profile["clv"] >= median_clv).fillna(False)]
     products = con.execute(
         """
-        select r.customer_id, string_agg(coalesce(p.product_name, r.product_id), '; ' order by r.rank) as products
+        select r.customer_key, string_agg(coalesce(p.product_name, r.product_id), '; ' order by r.rank) as products
         from ml.recommendations r left join marts.dim_products p using (product_id)
         where r.rank <= ? group by 1
         """, [rules.upsell_products]).df()
-    members = members.merge(products.rename(columns={"products": "recommended_products"}), on="customer_id",
-                            how="left").sort_values(["clv", "customer_id"], ascending=[False, True])
+    members = members.merge(products.rename(columns={"products": "recommended_products"}), on="customer_key",
+                            how="left").sort_values(["clv", "customer_key"], ascending=[False, True])
     return Audience("upsell",
                     f"Active or reactivated customers with churn_probability below {rules.churn_min_probability:.2f} "
                     f"and CLV at or above the buyers' median ({median_clv:,.2f}), with the top "

@@ -1,7 +1,9 @@
-"""The one place that reads direct identifiers (e-mail, names) and marketing consent.
+"""The one place exports touch the restricted CRM: current consent and the hashed e-mail.
 
-A later privacy change moves e-mail out of the marts into a restricted area keyed by
-a pseudonymous id; only this function has to follow it.
+Audience files carry the pseudonymous ``customer_key`` (the CRM sync gives every contact in the
+marketing tool the same key, which an import then matches on) and, for ad platforms, SHA-256 of
+the e-mail: the format Google Customer Match and Meta custom audiences require. The plain
+address is hashed inside this query and never reaches Python, a file or a log.
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ import duckdb
 import pandas as pd
 
 CONTACT_SQL = """
-select customer_id, email, first_name, last_name, marketing_consent
-from marts.dim_customers
+select customers.customer_key,
+       coalesce(customers.marketing_consent, false) as marketing_consent,
+       case when customers.email is not null then sha256(lower(trim(customers.email))) end as email_sha256
+from staging.stg_crm__customers as customers
+where customers.customer_key is not null
 """
 
 
 def contact_details(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """customer_id, email, first_name, last_name, marketing_consent: the current CRM version of each customer."""
+    """customer_key, marketing_consent (the current CRM version) and email_sha256 (null without an e-mail)."""
     return con.execute(CONTACT_SQL).df()

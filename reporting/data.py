@@ -18,7 +18,7 @@ FUNNEL_STEPS = ("sessions", "product_view_sessions", "add_to_cart_sessions", "ch
 PUBLISHED_QUERIES = {
     "period": """
         select min(order_date) as first_day, max(order_date) as last_day,
-               count(*) as orders, count(distinct customer_id) as buyers
+               count(*) as orders, count(distinct customer_key) as buyers
         from marts.fct_orders""",
     "customers": "select count(*) as customers, sum(case when marketing_consent then 1 else 0 end) as consenting "
                  "from marts.dim_customers",
@@ -36,7 +36,7 @@ PUBLISHED_QUERIES = {
                avg(case when c.marketing_consent then 1.0 else 0.0 end) as consent_share,
                mode(c.favourite_category) as favourite_category, mode(c.favourite_channel) as favourite_channel,
                mode(c.age_band) as age_band, mode(c.lifecycle_stage) as typical_stage
-        from ml.customer_segments s join marts.customer_360 c using (customer_id)
+        from ml.customer_segments s join marts.customer_360 c using (customer_key)
         group by 1 order by 1""",
     "rfm_grid": "select r_score, f_score, count(*) as customers from marts.customer_rfm group by all order by 1, 2",
     "rfm_segments": "select rfm_segment, count(*) as customers from marts.customer_rfm group by 1 order by 2 desc",

@@ -1,14 +1,15 @@
 """Audience files a marketing tool imports, a hashed file for ad platforms, and a manifest each.
 
-Only customers whose current CRM record gives marketing consent and has an e-mail
-address are written. The CSV columns follow Mailchimp's import names (HubSpot maps
-them the same way); the hashed file is SHA-256 of the trimmed, lower-cased e-mail,
-the normalisation Google Customer Match and Meta custom audiences expect.
+Only customers whose current CRM record gives marketing consent are written. No file holds a
+direct identifier: the CSV is keyed by the pseudonymous ``Customer Key``, which the CRM sync
+stores as a unique contact property in the marketing tool (HubSpot: a unique-value property;
+Mailchimp: an audience merge field), so an import updates those contacts' tags and fields;
+the hashed file is SHA-256 of the trimmed, lower-cased e-mail, the normalisation Google
+Customer Match and Meta custom audiences expect.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,23 +22,15 @@ from .audiences import Audience, AudienceRules, all_audiences
 from .contacts import contact_details
 
 INDEX_FILE = "index.json"
-CONTACT_COLUMNS = {"email": "Email Address", "first_name": "First Name", "last_name": "Last Name"}
+KEY_COLUMN = "Customer Key"
 EXTRA_COLUMNS = {
-    "customer_id": "Customer ID", "segment_name_en": "Segment", "lifecycle_stage": "Lifecycle Stage",
+    "segment_name_en": "Segment", "lifecycle_stage": "Lifecycle Stage",
     "rfm_segment": "RFM Segment", "churn_probability": "Churn Probability", "clv": "Predicted CLV",
     "recommended_products": "Recommended Products",
 }
 HASHED_HEADER = "Email"  # Google's Customer Match template header; Meta maps it as the e-mail key
-CONSENT_RULE = ("marketing_consent = true on the customer's current CRM record (marts.dim_customers) and a "
-                "non-empty e-mail address; everyone else is left out")
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
-
-
-def sha256_email(email: str) -> str:
-    return hashlib.sha256(normalise_email(email).encode("utf-8")).hexdigest()
+CONSENT_RULE = ("marketing_consent = true on the customer's current CRM record (marts.customer_consent_history, "
+                "is_current); everyone else is left out. The hashed file also needs an e-mail address")
 
 
 @dataclass
@@ -51,15 +44,14 @@ class ExportResult:
 
 
 def _consenting(members: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
-    allowed = contacts[contacts["marketing_consent"].fillna(False).astype(bool)
-                       & contacts["email"].fillna("").str.strip().ne("")]
-    return members.merge(allowed, on="customer_id", how="inner")
+    # consent is a non-null boolean (coalesced in SQL); `== True` keeps pandas' nullable types honest
+    allowed = contacts[contacts["marketing_consent"].eq(True)]
+    return members.merge(allowed, on="customer_key", how="inner")
 
 
 def _csv_frame(rows: pd.DataFrame, tags: str) -> pd.DataFrame:
-    frame = pd.DataFrame({label: rows[col] for col, label in CONTACT_COLUMNS.items()})
-    frame["Email Address"] = frame["Email Address"].map(normalise_email)
-    # Mailchimp reads a comma-separated Tags column; the segment name is a second tag.
+    frame = pd.DataFrame({KEY_COLUMN: rows["customer_key"]})
+    # A comma-separated Tags column (Mailchimp's and HubSpot's import name); the segment is a second tag.
     frame["Tags"] = [f"{tags},segment:{seg}" if not tags.startswith("segment:") else tags
                      for seg in rows["segment_name_en"].fillna("none")]
     for col, label in EXTRA_COLUMNS.items():
@@ -89,7 +81,7 @@ def write_audience(audience: Audience, contacts: pd.DataFrame, out_dir: Path, ru
     csv_path, hashed_path = out_dir / f"{audience.name}.csv", out_dir / f"{audience.name}_hashed.csv"
     frame = _csv_frame(rows, audience.tags)
     _write(csv_path, frame)
-    hashes = sorted({sha256_email(e) for e in rows["email"]})
+    hashes = sorted(set(rows["email_sha256"].dropna()))
     _write(hashed_path, pd.DataFrame({HASHED_HEADER: hashes}))
     manifest = {
         "export": audience.name, "definition": audience.definition, "consent_rule": CONSENT_RULE,

@@ -14,6 +14,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 QUIET = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "GX_ANALYTICS_ENABLED": "false",
          "DAGSTER_DISABLE_TELEMETRY": "true"}
 
+# A fixed pseudonym key, so every test build gives the same customer_key to the same customer
+# (and row orders, model fits and checksums repeat). Never a production key.
+TEST_PSEUDONYM_KEY = "test-only-pseudonym-key-0123456789abcdef"
+
 # Small enough to build in well under a minute, large enough that every source has dirt.
 DEMO_CUSTOMERS = 400
 DEMO_DAYS = 90
@@ -50,7 +54,8 @@ class BuiltWarehouse:
 
 
 def warehouse_env(data_dir: Path) -> dict:
-    env = {**os.environ, **QUIET, "DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster_home")}
+    env = {**os.environ, **QUIET, "DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster_home"),
+           "WAREHOUSE_PSEUDONYM_KEY": TEST_PSEUDONYM_KEY}
     env.pop("DUCKDB_DATABASE", None)
     env.pop("LANDING_DIR", None)
     return env

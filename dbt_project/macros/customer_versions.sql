@@ -22,11 +22,11 @@
     (
         select
             customers.*,
-            {{ snapshot_hash_arguments(['customers.customer_id', 'customers.updated_at']) }} as customer_version_id,
+            {{ snapshot_hash_arguments(['customers.customer_key', 'customers.updated_at']) }} as customer_version_id,
             customers.updated_at as version_updated_at,
             customers.updated_at as valid_from,
             cast(null as timestamp) as valid_to
-        from {{ ref('stg_crm__customers') }} as customers
+        from {{ ref('int_customer_profiles') }} as customers
     )
     {%- endif -%}
 {%- endmacro %}

@@ -12,10 +12,10 @@ latest_month as (
 ),
 
 final as (
-    select lifecycle.customer_id, lifecycle.lifecycle_stage, latest_month.lifecycle_stage as monthly_stage
+    select lifecycle.customer_key, lifecycle.lifecycle_stage, latest_month.lifecycle_stage as monthly_stage
     from lifecycle
     inner join latest_month
-        on lifecycle.customer_id = latest_month.customer_id
+        on lifecycle.customer_key = latest_month.customer_key
     where lifecycle.reference_date = latest_month.stage_date
       and lifecycle.lifecycle_stage <> latest_month.lifecycle_stage
 )

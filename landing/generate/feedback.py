@@ -32,6 +32,14 @@ NON_CUSTOMER_POSTS_PER_CUSTOMER = 0.01
 EMAIL_HASH_SHARE = 0.4
 
 
+def _with_contact(text: str, email: str | None, number: int, lang: str) -> str:
+    """Some customers write their e-mail into the ticket; chosen by a hash of the ticket number, so
+    the planted rate holds and the random streams (and every other planted value) are unchanged."""
+    if email is None or (number * 2654435761) % 100_000 >= DIRT_RATES["contact_in_text"]["support_tickets"] * 100_000:
+        return text
+    return f"{text} 请回复到 {email}" if lang == "zh" else f"{text} Please reply to {email}"
+
+
 def build_tickets(cs: Customers, od: Orders, window: Window, first_number: int, rng):
     lo, hi = cs.exposure(window)
     years = (hi - lo) / (YEAR_DAYS * DAY)
@@ -58,13 +66,13 @@ def build_tickets(cs: Customers, od: Orders, window: Window, first_number: int, 
     true_sat = np.where(still_open, NULL, true_sat)
     sat = blank(true_sat, DIRT_RATES["missing"]["support_tickets"]["satisfaction"], rng)
 
+    number = first_number + np.arange(n, dtype=np.int64)
     desc = []
     for i in range(n):
         lang = language(COUNTRY_CODES[cs.country[cust[i]]], rng)
         bank = TICKET_TEXT[TICKET_CATEGORIES[tcat[i]]][lang]
-        desc.append(bank[int(rng.integers(len(bank)))])
+        desc.append(_with_contact(bank[int(rng.integers(len(bank)))], cs.email[cust[i]], int(number[i]), lang))
     desc = blank(pa.array(desc, pa.string()), DIRT_RATES["missing"]["support_tickets"]["description"], rng)
-    number = first_number + np.arange(n, dtype=np.int64)
     ids = fixed_ids("T", number, 8)
     channel = rng.choice(3, n, p=[0.45, 0.2, 0.35])
 

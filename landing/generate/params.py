@@ -26,6 +26,8 @@ DIRT_RATES = {
     "late": {"orders": 0.02, "web_events": 0.02},
     "customer_update": 0.05,
     "malformed": 0.002,
+    # Customers write their e-mail into tickets ("please reply to ..."): staging must redact it.
+    "contact_in_text": {"support_tickets": 0.03},
     "missing": {
         "customers": {
             "email": 0.03,

@@ -13,7 +13,7 @@ import pandas as pd
 
 TIME_UNIT_DAYS = {"days": 1.0, "weeks": 7.0}
 
-SUMMARY_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value"]
+SUMMARY_COLUMNS = ["customer_key", "frequency", "recency", "T", "monetary_value"]
 
 
 def _unit_days(time_unit: str) -> float:
@@ -34,27 +34,27 @@ def _daily(transactions: pd.DataFrame, customer_col: str, date_col: str, amount_
         )
     df = pd.DataFrame(
         {
-            "customer_id": transactions[customer_col].to_numpy(),
+            "customer_key": transactions[customer_col].to_numpy(),
             # Normalising to midnight makes same-day orders one occasion whatever the timestamps.
             "day": pd.to_datetime(transactions[date_col]).dt.normalize().to_numpy(),
             "amount": transactions[amount_col].astype(float).to_numpy(),
         }
     )
-    return df.groupby(["customer_id", "day"], as_index=False, sort=True)["amount"].sum()
+    return df.groupby(["customer_key", "day"], as_index=False, sort=True)["amount"].sum()
 
 
 def rfm_summary(
     transactions: pd.DataFrame,
     calibration_end,
     time_unit: str = "weeks",
-    customer_col: str = "customer_id",
+    customer_col: str = "customer_key",
     date_col: str = "date",
     amount_col: str = "amount",
 ) -> pd.DataFrame:
     """Summarise transactions up to and including ``calibration_end``.
 
-    Input columns: customer_id, date, amount (names configurable).
-    Output columns: customer_id, frequency (repeat purchase days), recency (first to
+    Input columns: customer_key, date, amount (names configurable).
+    Output columns: customer_key, frequency (repeat purchase days), recency (first to
     last purchase), T (first purchase to calibration_end), monetary_value (mean amount
     of the *repeat* purchases, 0 when there are none, as the Gamma-Gamma model expects).
     Customers whose first purchase is after ``calibration_end`` are absent.
@@ -66,7 +66,7 @@ def rfm_summary(
     if daily.empty:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
 
-    g = daily.groupby("customer_id", sort=True)
+    g = daily.groupby("customer_key", sort=True)
     first = g["day"].min()
     last = g["day"].max()
     n_days = g["day"].size()
@@ -79,7 +79,7 @@ def rfm_summary(
 
     out = pd.DataFrame(
         {
-            "customer_id": first.index,
+            "customer_key": first.index,
             "frequency": frequency.to_numpy(),
             "recency": ((last - first).dt.days / unit).to_numpy(),
             "T": ((end - first).dt.days / unit).to_numpy(),
@@ -94,7 +94,7 @@ def calibration_holdout_summary(
     calibration_end,
     holdout_end,
     time_unit: str = "weeks",
-    customer_col: str = "customer_id",
+    customer_col: str = "customer_key",
     date_col: str = "date",
     amount_col: str = "amount",
 ) -> pd.DataFrame:
@@ -113,8 +113,8 @@ def calibration_holdout_summary(
     cal = rfm_summary(transactions, cal_end, time_unit, customer_col, date_col, amount_col)
     daily = _daily(transactions, customer_col, date_col, amount_col)
     hold = daily[(daily["day"] > cal_end) & (daily["day"] <= hold_end)]
-    counts = hold.groupby("customer_id").size()
-    cal["frequency_holdout"] = cal["customer_id"].map(counts).fillna(0).astype(int).to_numpy()
+    counts = hold.groupby("customer_key").size()
+    cal["frequency_holdout"] = cal["customer_key"].map(counts).fillna(0).astype(int).to_numpy()
     cal["duration_holdout"] = (hold_end - cal_end).days / unit
     return cal
 

@@ -11,7 +11,7 @@ from ml.clv.summary import _unit_days
 
 DAYS_PER_MONTH = 365.25 / 12
 
-CLV_COLUMNS = ["customer_id", "prob_alive", "expected_purchases", "expected_spend", "clv"]
+CLV_COLUMNS = ["customer_key", "prob_alive", "expected_purchases", "expected_spend", "clv"]
 
 
 def customer_lifetime_value(
@@ -24,9 +24,9 @@ def customer_lifetime_value(
 ) -> pd.DataFrame:
     """Expected discounted value of each customer's purchases over the next months.
 
-    Input: an ``rfm_summary`` frame (customer_id, frequency, recency, T,
+    Input: an ``rfm_summary`` frame (customer_key, frequency, recency, T,
     monetary_value) in ``time_unit``, the unit the models were fitted in.
-    Output columns: customer_id, prob_alive, expected_purchases (undiscounted, whole
+    Output columns: customer_key, prob_alive, expected_purchases (undiscounted, whole
     horizon), expected_spend (per purchase), clv (discounted, currency of amounts).
 
     Purchases are bucketed by month and each month's expected purchases are
@@ -52,7 +52,7 @@ def customer_lifetime_value(
 
     return pd.DataFrame(
         {
-            "customer_id": summary["customer_id"].to_numpy(),
+            "customer_key": summary["customer_key"].to_numpy(),
             "prob_alive": prob_alive(bgnbd, x, t_x, T),
             "expected_purchases": cumulative[:, -1],
             "expected_spend": spend,
@@ -67,7 +67,7 @@ def fit_clv(
     horizon_months: int = 12,
     monthly_discount_rate: float = 0.01,
     time_unit: str = "weeks",
-    customer_col: str = "customer_id",
+    customer_col: str = "customer_key",
     date_col: str = "date",
     amount_col: str = "amount",
 ) -> tuple[pd.DataFrame, BGNBDParams, GammaGammaParams]:
@@ -88,4 +88,4 @@ def fit_clv(
     spenders = summary["frequency"].where(summary["monetary_value"] > 0, 0)
     gg = fit_gamma_gamma(spenders, summary["monetary_value"])
     clv = customer_lifetime_value(summary, bg, gg, horizon_months, monthly_discount_rate, time_unit)
-    return summary.merge(clv, on="customer_id"), bg, gg
+    return summary.merge(clv, on="customer_key"), bg, gg

@@ -20,7 +20,7 @@ purchases as (
 -- then alphabetically, so the pick is stable between rebuilds.
 category_units as (
     select
-        orders.customer_id,
+        orders.customer_key,
         products.category,
         sum(order_items.quantity) as units,
         sum(order_items.line_amount) as amount
@@ -30,53 +30,53 @@ category_units as (
     inner join products
         on order_items.product_id = products.product_id
     where orders.is_completed
-    group by orders.customer_id, products.category
+    group by orders.customer_key, products.category
 ),
 
 ranked_categories as (
     select
         category_units.*,
         row_number() over (
-            partition by customer_id order by units desc, amount desc, category
+            partition by customer_key order by units desc, amount desc, category
         ) as category_rank
     from category_units
 ),
 
 channel_orders as (
     select
-        customer_id,
+        customer_key,
         channel,
         count(*) as purchase_count
     from purchases
-    group by customer_id, channel
+    group by customer_key, channel
 ),
 
 ranked_channels as (
     select
         channel_orders.*,
         row_number() over (
-            partition by customer_id order by purchase_count desc, channel
+            partition by customer_key order by purchase_count desc, channel
         ) as channel_rank
     from channel_orders
 ),
 
 customers as (
-    select customer_id from ranked_categories
+    select customer_key from ranked_categories
     union
-    select customer_id from ranked_channels
+    select customer_key from ranked_channels
 ),
 
 final as (
     select
-        customers.customer_id,
+        customers.customer_key,
         ranked_categories.category as favourite_category,
         ranked_channels.channel as favourite_channel
     from customers
     left join ranked_categories
-        on customers.customer_id = ranked_categories.customer_id
+        on customers.customer_key = ranked_categories.customer_key
         and ranked_categories.category_rank = 1
     left join ranked_channels
-        on customers.customer_id = ranked_channels.customer_id
+        on customers.customer_key = ranked_channels.customer_key
         and ranked_channels.channel_rank = 1
 )
 

@@ -10,7 +10,7 @@ orders as (
 purchases as (
     select
         order_id,
-        customer_id,
+        customer_key,
         ordered_at,
         order_date,
         channel,
@@ -25,13 +25,13 @@ sequenced as (
     select
         purchases.*,
         row_number() over (
-            partition by customer_id order by ordered_at, order_id
+            partition by customer_key order by ordered_at, order_id
         ) as purchase_number,
         lag(order_date) over (
-            partition by customer_id order by ordered_at, order_id
+            partition by customer_key order by ordered_at, order_id
         ) as previous_purchase_date,
         lead(order_date) over (
-            partition by customer_id order by ordered_at, order_id
+            partition by customer_key order by ordered_at, order_id
         ) as next_purchase_date
     from purchases
 ),
@@ -39,7 +39,7 @@ sequenced as (
 final as (
     select
         order_id,
-        customer_id,
+        customer_key,
         ordered_at,
         order_date,
         channel,

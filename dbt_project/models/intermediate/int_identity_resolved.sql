@@ -20,8 +20,8 @@ cookie_logins as (
         anonymous_id,
         min(occurred_at) as first_seen_at,
         max(occurred_at) as last_seen_at,
-        count(distinct customer_id) as matched_customer_count,
-        max(customer_id) as any_customer_id
+        count(distinct customer_key) as matched_customer_count,
+        max(customer_key) as any_customer_key
     from web_events
     group by anonymous_id
 ),
@@ -30,7 +30,7 @@ cookies as (
     select
         'anonymous_id' as identifier_type,
         anonymous_id as identifier,
-        case when matched_customer_count = 1 then any_customer_id end as customer_id,
+        case when matched_customer_count = 1 then any_customer_key end as customer_key,
         matched_customer_count,
         case when matched_customer_count = 1 then 'login' end as resolution_method,
         first_seen_at,
@@ -42,7 +42,7 @@ cookies as (
 -- the same way is the only link between a handle and a CRM customer.
 customer_hashes as (
     select
-        customer_id,
+        customer_key,
         {{ sha256_hex('email') }} as email_sha256
     from customers
     where email is not null
@@ -52,7 +52,7 @@ handle_posts as (
     select
         {{ dbt.concat(['mentions.platform', "':'", 'mentions.handle']) }} as identifier,
         mentions.posted_at,
-        customer_hashes.customer_id
+        customer_hashes.customer_key
     from mentions
     left join customer_hashes
         on mentions.email_sha256 = customer_hashes.email_sha256
@@ -64,8 +64,8 @@ handle_matches as (
         identifier,
         min(posted_at) as first_seen_at,
         max(posted_at) as last_seen_at,
-        count(distinct customer_id) as matched_customer_count,
-        max(customer_id) as any_customer_id
+        count(distinct customer_key) as matched_customer_count,
+        max(customer_key) as any_customer_key
     from handle_posts
     group by identifier
 ),
@@ -74,7 +74,7 @@ handles as (
     select
         'social_handle' as identifier_type,
         identifier,
-        case when matched_customer_count = 1 then any_customer_id end as customer_id,
+        case when matched_customer_count = 1 then any_customer_key end as customer_key,
         matched_customer_count,
         case when matched_customer_count = 1 then 'email_sha256' end as resolution_method,
         first_seen_at,

@@ -45,10 +45,10 @@ days as (
 
 customer_firsts as (
     select
-        customer_id,
+        customer_key,
         min(order_date) as first_purchase_date
     from counted
-    group by customer_id
+    group by customer_key
 ),
 
 daily_orders as (
@@ -57,14 +57,14 @@ daily_orders as (
         count(*) as orders,
         sum(case when counted.is_completed then 1 else 0 end) as completed_orders,
         sum(counted.net_revenue) as net_revenue,
-        count(distinct counted.customer_id) as purchasing_customers,
+        count(distinct counted.customer_key) as purchasing_customers,
         count(distinct case when customer_firsts.first_purchase_date = counted.order_date
-            then counted.customer_id end) as new_customers,
+            then counted.customer_key end) as new_customers,
         count(distinct case when customer_firsts.first_purchase_date < counted.order_date
-            then counted.customer_id end) as returning_customers
+            then counted.customer_key end) as returning_customers
     from counted
     inner join customer_firsts
-        on counted.customer_id = customer_firsts.customer_id
+        on counted.customer_key = customer_firsts.customer_key
     group by counted.order_date
 ),
 
@@ -74,10 +74,10 @@ daily_orders as (
 -- the daily head counts without a days x customers join.
 purchase_days as (
     select
-        customer_id,
+        customer_key,
         order_date as purchase_date,
-        lead(order_date) over (partition by customer_id order by order_date) as next_purchase_date
-    from (select distinct customer_id, order_date from counted) as distinct_days
+        lead(order_date) over (partition by customer_key order by order_date) as next_purchase_date
+    from (select distinct customer_key, order_date from counted) as distinct_days
 ),
 
 intervals as (

@@ -22,7 +22,7 @@ line_totals as (
 joined as (
     select
         orders.order_id,
-        orders.customer_id,
+        orders.customer_key,
         orders.ordered_at,
         orders.order_date,
         orders.channel,
@@ -44,7 +44,7 @@ joined as (
 final as (
     select
         order_id,
-        customer_id,
+        customer_key,
         ordered_at,
         order_date,
         channel,

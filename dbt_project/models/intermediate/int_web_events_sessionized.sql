@@ -50,7 +50,7 @@ final as (
         ) as {{ dbt.type_bigint() }}) as event_number_in_session,
         event_id,
         anonymous_id,
-        customer_id,
+        customer_key,
         occurred_at,
         event_type,
         product_id,

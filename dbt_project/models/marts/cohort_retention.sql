@@ -10,7 +10,7 @@ reference as (
 
 counted as (
     select
-        purchases.customer_id,
+        purchases.customer_key,
         purchases.order_date,
         purchases.purchase_number,
         purchases.net_revenue,
@@ -24,7 +24,7 @@ counted as (
 -- customers who bought before the data starts land in its first month.
 cohorts as (
     select
-        customer_id,
+        customer_key,
         activity_month as cohort_month
     from counted
     where purchase_number = 1
@@ -42,11 +42,11 @@ activity as (
     select
         cohorts.cohort_month,
         counted.activity_month,
-        count(distinct counted.customer_id) as retained_customers,
+        count(distinct counted.customer_key) as retained_customers,
         sum(counted.net_revenue) as net_revenue
     from counted
     inner join cohorts
-        on counted.customer_id = cohorts.customer_id
+        on counted.customer_key = cohorts.customer_key
     group by cohorts.cohort_month, counted.activity_month
 ),
 

@@ -52,14 +52,14 @@ reference as (
 segments as (
     {% if segments_relation -%}
     select
-        customer_id,
+        customer_key,
         cast(segment_id as {{ dbt.type_int() }}) as segment_id,
         cast(segment_name_en as {{ dbt.type_string() }}) as segment_name_en,
         cast(segment_name_zh as {{ dbt.type_string() }}) as segment_name_zh
     from {{ segments_relation }}
     {%- else -%}
     select
-        cast(null as {{ dbt.type_string() }}) as customer_id,
+        cast(null as {{ dbt.type_string() }}) as customer_key,
         cast(null as {{ dbt.type_int() }}) as segment_id,
         cast(null as {{ dbt.type_string() }}) as segment_name_en,
         cast(null as {{ dbt.type_string() }}) as segment_name_zh
@@ -70,14 +70,14 @@ segments as (
 churn as (
     {% if churn_relation -%}
     select
-        customer_id,
+        customer_key,
         cast(churn_probability as {{ type_double() }}) as churn_probability,
         cast(risk_decile as {{ dbt.type_int() }}) as churn_risk_decile,
         cast(top_driver as {{ dbt.type_string() }}) as churn_top_driver
     from {{ churn_relation }}
     {%- else -%}
     select
-        cast(null as {{ dbt.type_string() }}) as customer_id,
+        cast(null as {{ dbt.type_string() }}) as customer_key,
         cast(null as {{ type_double() }}) as churn_probability,
         cast(null as {{ dbt.type_int() }}) as churn_risk_decile,
         cast(null as {{ dbt.type_string() }}) as churn_top_driver
@@ -88,7 +88,7 @@ churn as (
 clv as (
     {% if clv_relation -%}
     select
-        customer_id,
+        customer_key,
         cast(prob_alive as {{ type_double() }}) as prob_alive,
         cast(expected_purchases as {{ type_double() }}) as expected_purchases,
         cast(expected_spend as {{ type_double() }}) as expected_spend,
@@ -96,7 +96,7 @@ clv as (
     from {{ clv_relation }}
     {%- else -%}
     select
-        cast(null as {{ dbt.type_string() }}) as customer_id,
+        cast(null as {{ dbt.type_string() }}) as customer_key,
         cast(null as {{ type_double() }}) as prob_alive,
         cast(null as {{ type_double() }}) as expected_purchases,
         cast(null as {{ type_double() }}) as expected_spend,
@@ -107,7 +107,7 @@ clv as (
 
 session_summary as (
     select
-        sessions.customer_id,
+        sessions.customer_key,
         count(*) as session_count,
         sum(case when sessions.converted then 1 else 0 end) as converted_session_count,
         sum(case when {{ dbt.datediff('sessions.session_date', 'reference.reference_date', 'day') }} < 30
@@ -115,28 +115,28 @@ session_summary as (
         max(sessions.started_at) as last_visit_at
     from sessions
     cross join reference
-    where sessions.customer_id is not null
-    group by sessions.customer_id
+    where sessions.customer_key is not null
+    group by sessions.customer_key
 ),
 
 ticket_summary as (
     select
-        customer_id,
+        customer_key,
         count(*) as ticket_count,
         sum(case when is_closed then 0 else 1 end) as open_ticket_count,
         avg(cast(satisfaction_score as {{ type_double() }})) as avg_ticket_satisfaction
     from tickets
-    where customer_id is not null
-    group by customer_id
+    where customer_key is not null
+    group by customer_key
 ),
 
 ranked_responses as (
     select
         responses.*,
-        row_number() over (partition by customer_id order by responded_at desc, response_id desc) as recency_rank,
-        count(*) over (partition by customer_id) as survey_response_count
+        row_number() over (partition by customer_key order by responded_at desc, response_id desc) as recency_rank,
+        count(*) over (partition by customer_key) as survey_response_count
     from responses
-    where customer_id is not null
+    where customer_key is not null
 ),
 
 last_response as (
@@ -145,26 +145,23 @@ last_response as (
 
 mention_summary as (
     select
-        identities.customer_id,
+        identities.customer_key,
         count(*) as social_mention_count
     from mentions
     inner join identities
         on identities.identifier_type = 'social_handle'
         and identities.identifier = {{ dbt.concat(['mentions.platform', "':'", 'mentions.handle']) }}
-    where identities.customer_id is not null
-    group by identities.customer_id
+    where identities.customer_key is not null
+    group by identities.customer_key
 ),
 
 final as (
     select
-        customers.customer_id,
-        customers.first_name,
-        customers.last_name,
-        customers.email,
-        customers.phone,
+        customers.customer_key,
         customers.gender,
-        customers.age_years,
         customers.age_band,
+        customers.email_domain,
+        customers.has_email,
         customers.city,
         customers.region,
         customers.country_code,
@@ -217,25 +214,25 @@ final as (
         clv.clv
     from customers
     left join lifecycle
-        on customers.customer_id = lifecycle.customer_id
+        on customers.customer_key = lifecycle.customer_key
     left join rfm
-        on customers.customer_id = rfm.customer_id
+        on customers.customer_key = rfm.customer_key
     left join preferences
-        on customers.customer_id = preferences.customer_id
+        on customers.customer_key = preferences.customer_key
     left join session_summary
-        on customers.customer_id = session_summary.customer_id
+        on customers.customer_key = session_summary.customer_key
     left join ticket_summary
-        on customers.customer_id = ticket_summary.customer_id
+        on customers.customer_key = ticket_summary.customer_key
     left join last_response
-        on customers.customer_id = last_response.customer_id
+        on customers.customer_key = last_response.customer_key
     left join mention_summary
-        on customers.customer_id = mention_summary.customer_id
+        on customers.customer_key = mention_summary.customer_key
     left join segments
-        on customers.customer_id = segments.customer_id
+        on customers.customer_key = segments.customer_key
     left join churn
-        on customers.customer_id = churn.customer_id
+        on customers.customer_key = churn.customer_key
     left join clv
-        on customers.customer_id = clv.customer_id
+        on customers.customer_key = clv.customer_key
 )
 
 select * from final

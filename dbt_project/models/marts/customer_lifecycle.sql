@@ -14,7 +14,7 @@ reference as (
 
 purchase_summary as (
     select
-        purchases.customer_id,
+        purchases.customer_key,
         min(purchases.order_date) as first_purchase_date,
         max(purchases.order_date) as last_purchase_date,
         max(case when purchases.is_reactivation then purchases.order_date end) as last_reactivation_date,
@@ -22,12 +22,12 @@ purchase_summary as (
     from purchases
     cross join reference
     where purchases.order_date <= reference.reference_date
-    group by purchases.customer_id
+    group by purchases.customer_key
 ),
 
 staged as (
     select
-        customers.customer_id,
+        customers.customer_key,
         reference.reference_date,
         customers.signup_date,
         purchase_summary.first_purchase_date,
@@ -43,12 +43,12 @@ staged as (
     from customers
     cross join reference
     left join purchase_summary
-        on customers.customer_id = purchase_summary.customer_id
+        on customers.customer_key = purchase_summary.customer_key
 ),
 
 final as (
     select
-        customer_id,
+        customer_key,
         reference_date,
         signup_date,
         first_purchase_date,

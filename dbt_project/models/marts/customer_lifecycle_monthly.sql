@@ -48,7 +48,7 @@ month_ends as (
 
 monthly_purchases as (
     select
-        customer_id,
+        customer_key,
         cast({{ dbt.date_trunc('month', 'order_date') }} as date) as month_start,
         min(order_date) as first_purchase_in_month,
         max(order_date) as last_purchase_in_month,
@@ -56,14 +56,14 @@ monthly_purchases as (
         count(*) as purchases_in_month,
         sum(net_revenue) as net_revenue_in_month
     from purchases
-    group by customer_id, cast({{ dbt.date_trunc('month', 'order_date') }} as date)
+    group by customer_key, cast({{ dbt.date_trunc('month', 'order_date') }} as date)
 ),
 
 -- A customer enters the grid at the month of signup (or the first month when
 -- the signup is older than the data).
 grid as (
     select
-        customers.customer_id,
+        customers.customer_key,
         month_ends.month_start,
         month_ends.stage_date
     from customers
@@ -73,26 +73,26 @@ grid as (
 
 accumulated as (
     select
-        grid.customer_id,
+        grid.customer_key,
         grid.month_start,
         grid.stage_date,
         coalesce(monthly_purchases.purchases_in_month, 0) as purchases_in_month,
         coalesce(monthly_purchases.net_revenue_in_month, 0) as net_revenue_in_month,
         min(monthly_purchases.first_purchase_in_month) over (
-            partition by grid.customer_id order by grid.month_start
+            partition by grid.customer_key order by grid.month_start
             rows between unbounded preceding and current row
         ) as first_purchase_date,
         max(monthly_purchases.last_purchase_in_month) over (
-            partition by grid.customer_id order by grid.month_start
+            partition by grid.customer_key order by grid.month_start
             rows between unbounded preceding and current row
         ) as last_purchase_date,
         max(monthly_purchases.last_reactivation_in_month) over (
-            partition by grid.customer_id order by grid.month_start
+            partition by grid.customer_key order by grid.month_start
             rows between unbounded preceding and current row
         ) as last_reactivation_date
     from grid
     left join monthly_purchases
-        on grid.customer_id = monthly_purchases.customer_id
+        on grid.customer_key = monthly_purchases.customer_key
         and grid.month_start = monthly_purchases.month_start
 ),
 
@@ -106,8 +106,8 @@ staged as (
 
 final as (
     select
-        {{ dbt.concat(['customer_id', "'-'", dbt.safe_cast('month_start', dbt.type_string())]) }} as customer_month_id,
-        customer_id,
+        {{ dbt.concat(['customer_key', "'-'", dbt.safe_cast('month_start', dbt.type_string())]) }} as customer_month_id,
+        customer_key,
         month_start,
         stage_date,
         cast(purchases_in_month as {{ dbt.type_bigint() }}) as purchases_in_month,
@@ -115,7 +115,7 @@ final as (
         first_purchase_date,
         last_purchase_date,
         lifecycle_stage,
-        lag(lifecycle_stage) over (partition by customer_id order by month_start) as previous_stage
+        lag(lifecycle_stage) over (partition by customer_key order by month_start) as previous_stage
     from staged
 )
 

@@ -24,7 +24,7 @@ reference as (
 
 counted_orders as (
     select
-        orders.customer_id,
+        orders.customer_key,
         orders.order_id,
         orders.order_date,
         orders.net_revenue,
@@ -37,19 +37,19 @@ counted_orders as (
 
 customer_totals as (
     select
-        customer_id,
+        customer_key,
         reference_date,
         min(order_date) as first_order_date,
         max(order_date) as last_order_date,
         count(*) as frequency,
         sum(net_revenue) as monetary
     from counted_orders
-    group by customer_id, reference_date
+    group by customer_key, reference_date
 ),
 
 measures as (
     select
-        customer_id,
+        customer_key,
         reference_date,
         first_order_date,
         last_order_date,
@@ -72,7 +72,7 @@ scored as (
 
 final as (
     select
-        scored.customer_id,
+        scored.customer_key,
         scored.reference_date,
         scored.first_order_date,
         scored.last_order_date,

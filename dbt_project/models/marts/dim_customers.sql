@@ -21,7 +21,7 @@ as_of as (
 
 order_summary as (
     select
-        customer_id,
+        customer_key,
         min(order_date) as first_order_date,
         max(order_date) as last_order_date,
         count(*) as lifetime_order_count,
@@ -30,7 +30,7 @@ order_summary as (
         sum(case when is_returned then 1 else 0 end) as returned_order_count,
         sum(net_revenue) as lifetime_net_revenue
     from orders
-    group by customer_id
+    group by customer_key
 ),
 
 with_age as (
@@ -48,16 +48,13 @@ with_age as (
     cross join as_of
 ),
 
+-- Published: derived attributes only. The CRM id, names, e-mail, phone and birth date stay in
+-- restricted staging; what a mart needs from them is derived here (age band, e-mail domain,
+-- whether the customer can be reached), never copied.
 final as (
     select
-        with_age.customer_id,
-        with_age.email,
-        with_age.phone,
-        with_age.first_name,
-        with_age.last_name,
+        with_age.customer_key,
         coalesce(with_age.gender, 'unknown') as gender,
-        with_age.birth_date,
-        cast(with_age.age_years as {{ dbt.type_int() }}) as age_years,
         case
             when with_age.age_years is null or with_age.age_years < 0 then 'unknown'
             when with_age.age_years < 18 then 'under 18'
@@ -68,6 +65,9 @@ final as (
             when with_age.age_years < 65 then '55-64'
             else '65+'
         end as age_band,
+        with_age.email_domain,
+        with_age.email is not null as has_email,
+        with_age.phone is not null as has_phone,
         with_age.city,
         with_age.region,
         with_age.country_code,
@@ -95,7 +95,7 @@ final as (
         with_age.updated_at
     from with_age
     left join order_summary
-        on with_age.customer_id = order_summary.customer_id
+        on with_age.customer_key = order_summary.customer_key
 )
 
 select * from final

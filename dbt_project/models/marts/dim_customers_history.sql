@@ -7,13 +7,11 @@ snapshot as (
 final as (
     select
         customer_version_id,
-        customer_id,
-        email,
-        phone,
-        first_name,
-        last_name,
+        customer_key,
+        email_domain,
+        has_email,
+        has_phone,
         coalesce(gender, 'unknown') as gender,
-        birth_date,
         city,
         region,
         country_code,

@@ -18,10 +18,10 @@ recipients as (
     select
         campaign_id,
         variant,
-        customer_id,
+        customer_key,
         max(case when event_type = 'convert' then 1 else 0 end) as converted
     from events
-    group by campaign_id, variant, customer_id
+    group by campaign_id, variant, customer_key
 ),
 
 arms as (

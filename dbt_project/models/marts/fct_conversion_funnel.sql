@@ -12,12 +12,12 @@ segmented as (
     select
         sessions.*,
         case
-            when sessions.customer_id is null then 'Unidentified'
+            when sessions.customer_key is null then 'Unidentified'
             else coalesce(rfm.rfm_segment, 'No purchase yet')
         end as segment
     from sessions
     left join rfm
-        on sessions.customer_id = rfm.customer_id
+        on sessions.customer_key = rfm.customer_key
 ),
 
 counted as (

@@ -53,7 +53,7 @@ final as (
         order_items.order_id,
         order_items.line_number,
         order_items.product_id,
-        orders.customer_id,
+        orders.customer_key,
         order_items.ordered_at,
         cast(order_items.ordered_at as date) as order_date,
         orders.status as order_status,

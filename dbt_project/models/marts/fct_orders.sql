@@ -52,7 +52,7 @@ line_loads as (
 final as (
     select
         orders.order_id,
-        orders.customer_id,
+        orders.customer_key,
         orders.ordered_at,
         orders.order_date,
         orders.channel,

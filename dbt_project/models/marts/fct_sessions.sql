@@ -27,7 +27,7 @@ session_totals as (
         -- the app sends no page paths, the web always does
         count(page_url) as events_with_page,
         -- one login per visit in practice; max() keeps it deterministic otherwise
-        max(customer_id) as logged_in_customer_id,
+        max(customer_key) as logged_in_customer_key,
         min(device) as any_device,
         max(case
             when page_url like '{{ success_prefix }}%'
@@ -54,10 +54,10 @@ final as (
     select
         session_totals.session_id,
         session_totals.anonymous_id,
-        coalesce(session_totals.logged_in_customer_id, identities.customer_id) as customer_id,
+        coalesce(session_totals.logged_in_customer_key, identities.customer_key) as customer_key,
         case
-            when session_totals.logged_in_customer_id is not null then 'logged_in'
-            when identities.customer_id is not null then 'cookie_history'
+            when session_totals.logged_in_customer_key is not null then 'logged_in'
+            when identities.customer_key is not null then 'cookie_history'
             else 'anonymous'
         end as identity_source,
         session_totals.started_at,

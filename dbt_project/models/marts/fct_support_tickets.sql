@@ -7,7 +7,7 @@ tickets as (
 final as (
     select
         ticket_id,
-        customer_id,
+        customer_key,
         opened_at,
         cast(opened_at as date) as opened_date,
         closed_at,

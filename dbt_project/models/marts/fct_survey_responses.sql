@@ -12,7 +12,7 @@ tickets as (
 -- before the response is the first thing to check when a score drops.
 low_rated_tickets as (
     select
-        customer_id,
+        customer_key,
         closed_at
     from tickets
     where is_closed
@@ -25,7 +25,7 @@ flagged as (
         max(case when low_rated_tickets.closed_at is not null then 1 else 0 end) as after_low_satisfaction_ticket
     from responses
     left join low_rated_tickets
-        on responses.customer_id = low_rated_tickets.customer_id
+        on responses.customer_key = low_rated_tickets.customer_key
         and low_rated_tickets.closed_at < responses.responded_at
     group by responses.response_id
 ),
@@ -33,7 +33,7 @@ flagged as (
 final as (
     select
         responses.response_id,
-        responses.customer_id,
+        responses.customer_key,
         responses.responded_at,
         cast(responses.responded_at as date) as response_date,
         cast({{ dbt.date_trunc('month', 'responses.responded_at') }} as date) as response_month,

@@ -32,10 +32,10 @@ counted as (
 
 customer_firsts as (
     select
-        customer_id,
+        customer_key,
         min(order_date) as first_purchase_date
     from counted
-    group by customer_id
+    group by customer_key
 ),
 
 -- Distinct customers do not add up over days, so they are counted per month.
@@ -45,14 +45,14 @@ monthly_orders as (
         count(*) as orders,
         sum(case when counted.is_completed then 1 else 0 end) as completed_orders,
         sum(counted.net_revenue) as net_revenue,
-        count(distinct counted.customer_id) as purchasing_customers,
+        count(distinct counted.customer_key) as purchasing_customers,
         count(distinct case when customer_firsts.first_purchase_date >= counted.month_start
-            then counted.customer_id end) as new_customers,
+            then counted.customer_key end) as new_customers,
         count(distinct case when customer_firsts.first_purchase_date < counted.month_start
-            then counted.customer_id end) as returning_customers
+            then counted.customer_key end) as returning_customers
     from counted
     inner join customer_firsts
-        on counted.customer_id = customer_firsts.customer_id
+        on counted.customer_key = customer_firsts.customer_key
     group by counted.month_start
 ),
 

@@ -20,9 +20,9 @@ described as (
         coalesce(preferences.favourite_channel, 'none') as favourite_channel
     from responses
     left join rfm
-        on responses.customer_id = rfm.customer_id
+        on responses.customer_key = rfm.customer_key
     left join preferences
-        on responses.customer_id = preferences.customer_id
+        on responses.customer_key = preferences.customer_key
 ),
 
 -- One long table instead of three: the same counts per month overall, per

@@ -30,7 +30,7 @@ customers as (
 
 described as (
     select
-        customer_id,
+        customer_key,
         completed_order_count,
         lifetime_order_count,
         lifetime_net_revenue,

@@ -127,7 +127,7 @@ def clv_model_fits_holdout(clv_model: TrainedModel) -> dg.AssetCheckResult:
                            "naive_holdout_mae")}))
 
 
-CLV_TYPES = {"customer_id": "varchar", "prob_alive": "double", "expected_purchases": "double",
+CLV_TYPES = {"customer_key": "varchar", "prob_alive": "double", "expected_purchases": "double",
              "expected_spend": "double", "clv": "double", "model_run_id": "varchar", "scored_at": "timestamp"}
 
 

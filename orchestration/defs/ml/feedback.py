@@ -98,7 +98,7 @@ def feedback_sentiment_beats_majority(feedback_model: TrainedModel) -> dg.AssetC
         {k: v for k, v in feedback_model.metrics.items() if k.startswith(("accuracy", "majority", "auc", "n_"))}))
 
 
-SENTIMENT_TYPES = {"feedback_id": "varchar", "feedback_source": "varchar", "customer_id": "varchar",
+SENTIMENT_TYPES = {"feedback_id": "varchar", "feedback_source": "varchar", "customer_key": "varchar",
                    "language": "varchar", "sentiment_score": "double", "sentiment_label": "varchar",
                    "topic_id": "integer", "model_run_id": "varchar"}
 TOPIC_TYPES = {"topic_id": "integer", "top_terms": "varchar", "n_feedback": "bigint", "share": "double",
@@ -107,7 +107,7 @@ TOPIC_TYPES = {"topic_id": "integer", "top_terms": "varchar", "n_feedback": "big
 
 def score_feedback(feedback: pd.DataFrame, models: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     texts = feedback["text"].tolist()
-    out = feedback[["feedback_id", "feedback_source", "customer_id"]].reset_index(drop=True)
+    out = feedback[["feedback_id", "feedback_source", "customer_key"]].reset_index(drop=True)
     out["language"] = [feedback_text.detect_language(t) for t in texts]
     if models["sentiment"] is not None and len(texts):
         scored = models["sentiment"].predict(texts)

@@ -12,11 +12,11 @@ import duckdb
 import pandas as pd
 
 ORDERS_SQL = """
-select customer_id, order_id, order_date, channel, status,
+select customer_key, order_id, order_date, channel, status,
        cast(net_revenue as double) as net_revenue, cast(discount_amount as double) as discount_amount
 from marts.fct_orders
-where customer_id is not null
-order by customer_id, ordered_at, order_id
+where customer_key is not null
+order by customer_key, ordered_at, order_id
 """
 
 # Revenue per order and category; lines of cancelled orders are dropped later with their order.
@@ -31,47 +31,48 @@ order by 1, 2
 # Web activity as active days, plus tickets opened and surveys answered: contact of any kind
 # before a cutoff is a sign of life that orders alone do not show.
 ACTIVITY_SQL = """
-select customer_id, cast(occurred_at as date) as event_time, 'web_day' as activity_type
+select customer_key, cast(occurred_at as date) as event_time, 'web_day' as activity_type
 from staging.stg_web__events
-where customer_id is not null
+where customer_key is not null
 group by all
 union all
-select customer_id, cast(opened_at as date), 'ticket' from staging.stg_helpdesk__support_tickets
-where customer_id is not null and opened_at is not null
+select customer_key, cast(opened_at as date), 'ticket' from staging.stg_helpdesk__support_tickets
+where customer_key is not null and opened_at is not null
 union all
-select customer_id, cast(responded_at as date), 'survey' from staging.stg_survey__responses
-where customer_id is not null and responded_at is not null
+select customer_key, cast(responded_at as date), 'survey' from staging.stg_survey__responses
+where customer_key is not null and responded_at is not null
 order by 1, 2, 3
 """
 
 PURCHASES_SQL = """
-select customer_id, product_id as item_id, min(order_date) as order_date
+select customer_key, product_id as item_id, min(order_date) as order_date
 from marts.fct_order_items
-where order_status <> 'cancelled' and customer_id is not null and product_id is not null
-group by customer_id, product_id, order_date
+where order_status <> 'cancelled' and customer_key is not null and product_id is not null
+group by customer_key, product_id, order_date
 order by 1, 3, 2
 """
 
-CUSTOMERS_SQL = "select customer_id from marts.dim_customers order by customer_id"
+CUSTOMERS_SQL = "select customer_key from marts.dim_customers order by customer_key"
 
 # One row per free-text item with its weak label (NPS for surveys only) and the customer when known.
 # Social posts are linked through the hashed e-mail the platform exposes, as identity resolution does.
 FEEDBACK_SQL = """
-select 'survey:' || response_id as feedback_id, 'survey' as feedback_source, customer_id,
+select 'survey:' || response_id as feedback_id, 'survey' as feedback_source, customer_key,
        comment as text, cast(nps_score as integer) as nps_score, responded_at as created_at
 from staging.stg_survey__responses
 where nullif(trim(comment), '') is not null
 union all
-select 'ticket:' || ticket_id, 'ticket', customer_id, description, null, opened_at
+select 'ticket:' || ticket_id, 'ticket', customer_key, description, null, opened_at
 from staging.stg_helpdesk__support_tickets
 where nullif(trim(description), '') is not null
 union all
-select 'social:' || m.post_id, 'social', c.customer_id, m.post_text, null, m.posted_at
+select 'social:' || m.post_id, 'social', c.customer_key, m.post_text, null, m.posted_at
 from staging.stg_social__mentions m
 left join (
-    select sha256(lower(trim(email))) as email_sha256, min(customer_id) as customer_id
-    from marts.dim_customers where email is not null group by 1
-) c on c.email_sha256 = lower(m.email_sha256)
+    -- restricted staging: the e-mail is hashed here and never leaves this query
+    select sha256(email) as email_sha256, min(customer_key) as customer_key
+    from staging.stg_crm__customers where email is not null group by 1
+) c on c.email_sha256 = m.email_sha256
 where nullif(trim(m.post_text), '') is not null
 order by 1
 """
@@ -104,7 +105,7 @@ def purchases(con) -> pd.DataFrame:
 
 
 def customers(con) -> pd.Series:
-    return _df(con, CUSTOMERS_SQL)["customer_id"]
+    return _df(con, CUSTOMERS_SQL)["customer_key"]
 
 
 def feedback(con) -> pd.DataFrame:
@@ -114,4 +115,4 @@ def feedback(con) -> pd.DataFrame:
 def clv_transactions(order_frame: pd.DataFrame) -> pd.DataFrame:
     """Purchase occasions for BG/NBD: every order that was not cancelled, valued at net revenue."""
     kept = order_frame[order_frame["status"] != "cancelled"]
-    return kept.rename(columns={"order_date": "date", "net_revenue": "amount"})[["customer_id", "date", "amount"]]
+    return kept.rename(columns={"order_date": "date", "net_revenue": "amount"})[["customer_key", "date", "amount"]]

@@ -32,13 +32,13 @@ def paired_evaluation(purchases: pd.DataFrame, n: int, neighbours: int) -> tuple
     """ml.recommend's leave-last-purchase-out evaluation, keeping per-customer hits for a paired comparison."""
     train, test = recommend.split_last_purchase(purchases)
     model = recommend.fit_item_knn(train, neighbours)
-    who = np.sort(test["customer_id"].unique())
-    truth = test.groupby("customer_id")["item_id"].apply(set)
+    who = np.sort(test["customer_key"].unique())
+    truth = test.groupby("customer_key")["item_id"].apply(set)
     rows, hits = [], {}
     for name, recs in (("item_knn", recommend.recommend(model, who, n)),
                        ("popularity", recommend.recommend_popular(model, who, n))):
         rows.append({"model": name, **recommend.evaluate_recommendations(recs, test, n), "n": n})
-        top = recs.groupby("customer_id")["item_id"].apply(set)
+        top = recs.groupby("customer_key")["item_id"].apply(set)
         hits[name] = np.array([len(truth[c] & top.get(c, set())) for c in truth.index], dtype=float)
     diff = hits["item_knn"] - hits["popularity"]
     se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("inf")
@@ -106,7 +106,7 @@ def recommender_beats_popularity(recommender_model: TrainedModel) -> dg.AssetChe
         {**recommender_model.metrics, **{f"popularity_{k}": v for k, v in recommender_model.baseline_metrics.items()}}))
 
 
-REC_TYPES = {"customer_id": "varchar", "rank": "integer", "product_id": "varchar", "score": "double",
+REC_TYPES = {"customer_key": "varchar", "rank": "integer", "product_id": "varchar", "score": "double",
              "source": "varchar", "model_run_id": "varchar"}
 
 
@@ -129,6 +129,6 @@ def recommendations(context: dg.AssetExecutionContext, config: RecommenderConfig
         n = common.write_table(con, "recommendations", recs, REC_TYPES)
     return dg.MaterializeResult(metadata={
         "dagster/row_count": n, "model_run_id": recommender_model.model_run_id,
-        "customers": int(recs["customer_id"].nunique()),
+        "customers": int(recs["customer_key"].nunique()),
         "share_from_similarity": float((recs["source"] == "similar").mean()),
     })

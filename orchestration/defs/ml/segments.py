@@ -30,7 +30,7 @@ PROSPECT = {"segment_id": -1, "segment_name_en": "Prospects (no purchase yet)", 
 # Two seeds giving different partitions of the same data would make segment membership noise.
 MIN_STABILITY_ARI = 0.6
 
-SEGMENT_TYPES = {"customer_id": "varchar", "segment_id": "integer", "segment_name_en": "varchar",
+SEGMENT_TYPES = {"customer_key": "varchar", "segment_id": "integer", "segment_name_en": "varchar",
                  "segment_name_zh": "varchar", "model_run_id": "varchar", "scored_at": "timestamp"}
 
 
@@ -120,14 +120,14 @@ def customer_segments(context: dg.AssetExecutionContext, config: SegmentationCon
     stable = result.stability_ari >= MIN_STABILITY_ARI
     verdict = Verdict(stable, f"k={result.k}, silhouette {silhouette:.3f}, ARI between seeds "
                               f"{result.stability_ari:.3f} ({'>=' if stable else '<'} {MIN_STABILITY_ARI})")
-    snapshot = artifacts.data_sha(clustered[["customer_id", *columns]])
+    snapshot = artifacts.data_sha(clustered[["customer_key", *columns]])
     code, path = common.save_artifact(result, "segmentation", snapshot, metrics, config.model_dump())
     trained = TrainedModel("segmentation", result, metrics, {"min_stability_ari": MIN_STABILITY_ARI},
                            config.model_dump(), verdict, common.new_model_run_id(context, "segmentation"), code,
                            snapshot, str(path), str(reference.date()))
 
     assigned = result.assignments().rename(columns={"segment": "segment_id"})
-    prospects = pd.DataFrame({"customer_id": everyone[~everyone.isin(assigned["customer_id"])].to_numpy()})
+    prospects = pd.DataFrame({"customer_key": everyone[~everyone.isin(assigned["customer_key"])].to_numpy()})
     for column, value in PROSPECT.items():
         prospects[column] = value
     segments = pd.concat([assigned, prospects], ignore_index=True)

@@ -8,6 +8,12 @@ country_codes as (
     select * from {{ ref('country_codes') }}
 ),
 
+-- Restricted map to the pseudonymous key (the only model that keeps both: it is the link
+-- between the CRM and everything published).
+pseudonyms as (
+    select * from {{ source('pseudonyms', 'customer_pseudonyms') }}
+),
+
 latest as (
     {{ dedupe_latest('source', ['customer_id'], ['updated_at desc']) }}
 ),
@@ -37,18 +43,24 @@ renamed as (
 with_country as (
     select
         renamed.*,
+        pseudonyms.customer_key,
         country_codes.country_code,
         country_codes.country_name,
         country_codes.calling_code
     from renamed
     left join country_codes
         on renamed.country_lookup_key = country_codes.lookup_key
+    left join pseudonyms
+        on renamed.customer_id = pseudonyms.customer_id
 ),
 
 final as (
     select
         customer_id,
+        customer_key,
         email,
+        -- derived, not identifying: what published tables get instead of the address
+        {{ dbt.split_part('email', "'@'", 2) }} as email_domain,
         {{ phone_to_e164('phone_as_delivered', 'phone_digits', 'calling_code') }} as phone,
         phone_as_delivered,
         first_name,

@@ -1,3 +1,6 @@
+-- Personal data: built after erasures are applied, like every model keyed by the pseudonym map.
+-- depends_on: {{ source('pseudonyms', 'customer_pseudonyms') }}
+
 with
 
 source as (

@@ -4,6 +4,11 @@ source as (
     select * from {{ source('shop', 'orders') }}
 ),
 
+-- Restricted map to the pseudonymous key: nothing after staging sees the CRM id.
+pseudonyms as (
+    select * from {{ source('pseudonyms', 'customer_pseudonyms') }}
+),
+
 -- A returned order is re-delivered with a later updated_at, so the latest
 -- version carries the current status.
 latest as (
@@ -13,7 +18,7 @@ latest as (
 final as (
     select
         {{ clean_string('order_id') }} as order_id,
-        {{ clean_string('customer_id') }} as customer_id,
+        pseudonyms.customer_key,
         cast(ordered_at as {{ dbt.type_timestamp() }}) as ordered_at,
         cast(ordered_at as date) as order_date,
         {{ clean_code('channel') }} as channel,
@@ -26,6 +31,8 @@ final as (
         _batch_id,
         _loaded_at
     from latest
+    left join pseudonyms
+        on {{ clean_string('latest.customer_id') }} = pseudonyms.customer_id
 )
 
 select * from final

@@ -1,3 +1,6 @@
+-- Personal data: built after erasures are applied, like every model keyed by the pseudonym map.
+-- depends_on: {{ source('pseudonyms', 'customer_pseudonyms') }}
+
 with
 
 source as (
@@ -14,7 +17,7 @@ final as (
         {{ clean_code('platform') }} as platform,
         {{ clean_string('handle') }} as handle,
         cast(posted_at as {{ dbt.type_timestamp() }}) as posted_at,
-        {{ clean_string('text') }} as post_text,
+        {{ redact_contact_details(clean_string('text')) }} as post_text,
         -- hex digests are compared with hashes we compute in lower case
         lower({{ clean_string('email_sha256') }}) as email_sha256,
         _batch_id,

@@ -4,6 +4,11 @@ source as (
     select * from {{ source('web', 'web_events') }}
 ),
 
+-- Restricted map to the pseudonymous key: nothing after staging sees the CRM id.
+pseudonyms as (
+    select * from {{ source('pseudonyms', 'customer_pseudonyms') }}
+),
+
 latest as (
     {{ dedupe_latest('source', ['event_id']) }}
 ),
@@ -12,12 +17,12 @@ final as (
     select
         {{ clean_string('event_id') }} as event_id,
         {{ clean_string('anonymous_id') }} as anonymous_id,
-        {{ clean_string('customer_id') }} as customer_id,
+        pseudonyms.customer_key,
         cast(occurred_at as {{ dbt.type_timestamp() }}) as occurred_at,
         {{ clean_code('event_type') }} as event_type,
         {{ clean_string('product_id') }} as product_id,
         {{ clean_string('page_url') }} as page_url,
-        {{ clean_string('search_query') }} as search_query,
+        {{ redact_contact_details(clean_string('search_query')) }} as search_query,
         {{ clean_code('device') }} as device,
         {{ clean_code('utm_source') }} as utm_source,
         {{ clean_code('utm_medium') }} as utm_medium,
@@ -25,6 +30,8 @@ final as (
         _batch_id,
         _loaded_at
     from latest
+    left join pseudonyms
+        on {{ clean_string('latest.customer_id') }} = pseudonyms.customer_id
 )
 
 select * from final
