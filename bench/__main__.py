@@ -36,6 +36,14 @@ def main(argv=None) -> int:
     r.add_argument("--results-dir", type=Path, default=None)
     r.add_argument("--skip", default="", help=f"comma-separated stages or comparisons to leave out ({', '.join(COMPARISONS)})")
     sub.add_parser("setup-lifetimes", help="create bench/.venv-lifetimes for the CLV comparison")
+    sub.add_parser("encryption", help="cost of an encrypted serving file (python -m bench encryption --help)",
+                   add_help=False)
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["encryption"]:
+        from bench import encryption
+
+        return encryption.main(argv[1:])
     args = parser.parse_args(argv)
     if args.command == "setup-lifetimes":
         return setup_lifetimes()

@@ -28,6 +28,15 @@ def _path(name: str, default: Path) -> Path:
     return path if path.is_absolute() else (Path.cwd() / path)
 
 
+def _positive_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name}={value!r}: expected a whole number of days >= 1 (default {default})")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -40,6 +49,8 @@ class Settings:
     dagster_home: Path
     duckdb_threads: int | None
     duckdb_memory_limit: str | None
+    privacy_dir: Path
+    raw_event_retention_days: int
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -56,6 +67,8 @@ class Settings:
             dagster_home=_path("DAGSTER_HOME", data_dir / "dagster_home"),
             duckdb_threads=int(threads) if threads else None,
             duckdb_memory_limit=os.environ.get("DUCKDB_MEMORY_LIMIT") or None,
+            privacy_dir=_path("PRIVACY_DIR", data_dir / "privacy"),
+            raw_event_retention_days=_positive_int("RAW_EVENT_RETENTION_DAYS", 730),
         )
 
 

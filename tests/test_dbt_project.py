@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from landing.contract import LOAD_COLUMNS, SOURCES
+from warehouse_build import add_pseudonym_map, with_customer_id
 
 REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT = REPO / "dbt_project"
@@ -195,6 +196,7 @@ def warehouse(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("dbt_build")
     database = work / "warehouse.duckdb"
     _create_raw_layer(database)
+    add_pseudonym_map(database)
     env = {
         **os.environ,
         "DUCKDB_DATABASE": str(database),
@@ -227,8 +229,8 @@ def _dbt_sources() -> dict[str, dict]:
     for path in sorted((DBT_PROJECT / "models").rglob("*.yml")):
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for source in doc.get("sources", []):
-            if source.get("schema") == "ml":
-                continue  # model outputs written by the ML assets, not landing sources
+            if source.get("schema") != "raw":
+                continue  # model outputs and the pseudonym map are written by Dagster assets, not landed
             for table in source.get("tables", []):
                 found[table["name"]] = {"system": source["name"], "schema": source.get("schema"), "table": table}
     return found
@@ -260,23 +262,26 @@ def test_only_the_warehouse_schemas_are_used(warehouse):
 
 
 def test_customers_are_deduplicated_and_normalised(warehouse):
-    dim = _query(warehouse, "select * from marts.dim_customers order by customer_id").set_index("customer_id")
+    dim = _query(warehouse, with_customer_id("marts.dim_customers") + " order by customer_id").set_index("customer_id")
     assert list(dim.index) == ["C001", "C002", "C003", "C004", "C005", "C006"]
+    # the restricted CRM profile keeps the normalised identifiers; the mart only what is derived from them
+    crm = _query(warehouse, "select * from staging.stg_crm__customers order by customer_id").set_index("customer_id")
 
     # the newer CRM version wins: new e-mail and withdrawn consent
-    assert dim.loc["C001", "email"] == "alice.new@example.com"
+    assert crm.loc["C001", "email"] == "alice.new@example.com" and dim.loc["C001", "email_domain"] == "example.com"
     assert not dim.loc["C001", "marketing_consent"]
-    assert dim.loc["C003", "email"] == "carol@example.co.uk"
-    assert pd.isna(dim.loc["C005", "email"])
+    assert crm.loc["C003", "email"] == "carol@example.co.uk" and dim.loc["C003", "email_domain"] == "example.co.uk"
+    assert pd.isna(crm.loc["C005", "email"]) and not dim.loc["C005", "has_email"]
 
-    assert dim.loc[["C001", "C002", "C003", "C004", "C005"], "phone"].tolist() == [
+    assert crm.loc[["C001", "C002", "C003", "C004", "C005"], "phone"].tolist() == [
         "+8613800138000", "+14155550100", "+442079460958", "+49301234567", "+6561234567"]
-    assert pd.isna(dim.loc["C006", "phone"])
+    assert pd.isna(crm.loc["C006", "phone"]) and not dim.loc["C006", "has_phone"]
     assert dim.loc[["C001", "C002", "C003", "C004", "C005"], "country_code"].tolist() == ["CN", "US", "GB", "DE", "SG"]
     assert pd.isna(dim.loc["C006", "country_code"])
+    assert not {"email", "phone", "first_name", "last_name", "birth_date"} & set(dim.columns)
 
     # age on the as_of_date var (2024-07-01): C004 turns 66 on 2024-07-02
-    assert dim.loc["C004", "age_years"] == 65 and dim.loc["C004", "age_band"] == "65+"
+    assert dim.loc["C004", "age_band"] == "65+"
     assert dim.loc["C003", "age_band"] == "18-24"
     assert dim.loc["C006", "age_band"] == "unknown" and dim.loc["C006", "gender"] == "unknown"
 
@@ -344,8 +349,9 @@ def _rfm_in_pandas(orders: pd.DataFrame, reference_date=None) -> pd.DataFrame:
 
 
 def test_customer_rfm_matches_independent_recomputation(warehouse):
-    rfm = _query(warehouse, "select * from marts.customer_rfm").set_index("customer_id").sort_index()
-    orders = _query(warehouse, "select order_id, customer_id, order_date, status, net_revenue from marts.fct_orders")
+    rfm = _query(warehouse, with_customer_id("marts.customer_rfm")).set_index("customer_id").sort_index()
+    orders = _query(warehouse, "select order_id, customer_id, order_date, status, net_revenue from ("
+                               + with_customer_id("marts.fct_orders") + ")")
     expected = _rfm_in_pandas(orders).sort_index()
 
     assert list(rfm.index) == list(expected.index) == ["C001", "C002", "C003", "C004"]
@@ -357,7 +363,7 @@ def test_customer_rfm_matches_independent_recomputation(warehouse):
 
 
 def test_customer_rfm_hand_worked_values(warehouse):
-    rfm = _query(warehouse, "select * from marts.customer_rfm").set_index("customer_id")
+    rfm = _query(warehouse, with_customer_id("marts.customer_rfm")).set_index("customer_id")
     # reference date is O7's day: a returned order still marks how far the data goes
     assert (pd.to_datetime(rfm["reference_date"]) == pd.Timestamp("2024-06-30")).all()
     # C005 only cancelled, C006 never ordered: neither is scored

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from landing.contract import SOURCES
+from warehouse_build import with_customer_id
 
 MARTS = ("dim_customers", "dim_products", "fct_orders", "fct_order_items", "customer_rfm")
 
@@ -44,18 +45,30 @@ def test_build_reports_success_and_every_mart(built_warehouse):
     assert schemas <= {"raw", "staging", "intermediate", "marts", "ml", "quality"}, schemas
 
 
+def _deleted_since_load(built_warehouse, table: str) -> int:
+    """Rows taken out of a table after ingest, each on record: erasures (audit log) and retention (its log)."""
+    erased = built_warehouse.query("select coalesce(sum(rows_affected), 0) from quality.privacy_audit "
+                                   "where action = 'deleted' and target = ?", [table])[0][0]
+    expired = built_warehouse.query("select coalesce(sum(rows_deleted), 0) from quality.retention_log "
+                                    "where table_name = ?", [table])[0][0]
+    return erased + expired
+
+
 @pytest.mark.parametrize("source", sorted(SOURCES))
 def test_every_landed_row_is_loaded_or_quarantined(built_warehouse, source):
     files = sorted((built_warehouse.landing_dir / source).glob("*/*"))
     assert files, f"the demo generator wrote no files for {source}"
     landed = sum(_records_in(f) for f in files)
+    ledger = built_warehouse.query(
+        "select sum(rows_landed), sum(rows_loaded), sum(rows_quarantined), sum(rows_suppressed) "
+        "from quality.ingest_files where source = ?", [source])[0]
+    assert ledger[0] == landed
+    assert landed == ledger[1] + ledger[2] + ledger[3]
+    # what is in the tables now is what was loaded, less what erasure and retention removed on record
     loaded = built_warehouse.query(f"select count(*) from raw.{source}")[0][0]
     quarantined = built_warehouse.query(f"select count(*) from quality.quarantine_{source}")[0][0]
-    assert landed == loaded + quarantined
-    ledger = built_warehouse.query(
-        "select sum(rows_landed), sum(rows_loaded), sum(rows_quarantined) from quality.ingest_files where source = ?",
-        [source])[0]
-    assert ledger == (landed, loaded, quarantined)
+    assert loaded == ledger[1] - _deleted_since_load(built_warehouse, f"raw.{source}")
+    assert quarantined == ledger[2] - _deleted_since_load(built_warehouse, f"quality.quarantine_{source}")
 
 
 def test_quarantine_holds_exactly_the_planted_malformed_rows(built_warehouse):
@@ -64,7 +77,8 @@ def test_quarantine_holds_exactly_the_planted_malformed_rows(built_warehouse):
     for source in SOURCES:
         planted = truth["dirt"][source]["malformed_total"]
         quarantined = built_warehouse.query(f"select count(*) from quality.quarantine_{source}")[0][0]
-        assert quarantined == planted, source
+        # an erased customer's quarantined rows are deleted with the rest of their data, on record
+        assert quarantined + _deleted_since_load(built_warehouse, f"quality.quarantine_{source}") == planted, source
         planted_total += planted
     assert planted_total > 0
 
@@ -72,7 +86,7 @@ def test_quarantine_holds_exactly_the_planted_malformed_rows(built_warehouse):
 @pytest.mark.parametrize("source,key,mart", [
     ("orders", "order_id", "fct_orders"),
     ("order_items", "order_id || '#' || line_number", "fct_order_items"),
-    ("customers", "customer_id", "dim_customers"),
+    ("customers", "customer_id", "dim_customers"),  # one customer_key per CRM id
     ("products", "product_id", "dim_products"),
 ])
 def test_marts_hold_one_row_per_distinct_raw_key(built_warehouse, source, key, mart):
@@ -110,7 +124,7 @@ def test_customer_rfm_matches_an_independent_pandas_computation(built_warehouse)
     expected = _expected_rfm(orders)
     actual = built_warehouse.df(
         "select customer_id, recency_days, frequency, monetary, r_score, f_score, m_score, rfm_segment "
-        "from marts.customer_rfm").set_index("customer_id")
+        f"from ({with_customer_id('marts.customer_rfm')})").set_index("customer_id")
     assert len(expected) > 100
     assert set(actual.index) == set(expected.index)
     actual = actual.loc[expected.index]
@@ -129,7 +143,7 @@ def test_cancelled_and_returned_orders_do_not_count_towards_rfm(built_warehouse)
     only_lost = built_warehouse.query("""
         select count(*) from marts.customer_rfm r
         where not exists (select 1 from marts.fct_orders o
-                          where o.customer_id = r.customer_id and o.status = 'completed')""")[0][0]
+                          where o.customer_key = r.customer_key and o.status = 'completed')""")[0][0]
     assert only_lost == 0
     statuses = dict(built_warehouse.query("select status, count(*) from marts.fct_orders group by 1"))
     assert statuses.get("cancelled", 0) > 0 and statuses.get("returned", 0) > 0

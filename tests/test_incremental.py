@@ -100,7 +100,7 @@ def test_incremental_equals_full_refresh_after_late_file_and_status_update(wareh
         watermark = con.execute("select max(source_loaded_at) from marts.fct_orders").fetchone()[0]
         delivery_dates = sorted(r[0] for r in con.execute(
             "select distinct split_part(_source_file, '/', 2) from raw.orders").fetchall())
-        customer = con.execute("select min(customer_id) from marts.fct_orders").fetchone()[0]
+        customer = con.execute("select min(customer_id) from raw.orders").fetchone()[0]
         product = con.execute("select min(product_id) from marts.fct_order_items").fetchone()[0]
 
     # 1. A status update re-delivered in a new folder: a completed order is returned.

@@ -17,7 +17,7 @@ def sessions(built_warehouse) -> pd.DataFrame:
 
 
 def test_sessionisation_recomputed_in_pandas(built_warehouse, sessions):
-    events = built_warehouse.df("select event_id, anonymous_id, customer_id, occurred_at, event_type "
+    events = built_warehouse.df("select event_id, anonymous_id, customer_key, occurred_at, event_type "
                                 "from staging.stg_web__events").sort_values(["anonymous_id", "occurred_at", "event_id"])
     gap = events.groupby("anonymous_id")["occurred_at"].diff()
     # more than 30 minutes of silence ends a visit; exactly 30 minutes does not
@@ -26,7 +26,7 @@ def test_sessionisation_recomputed_in_pandas(built_warehouse, sessions):
     expected = events.groupby("session_id").agg(
         started_at=("occurred_at", "min"), ended_at=("occurred_at", "max"), event_count=("event_id", "size"),
         purchase_count=("event_type", lambda s: int((s == "purchase").sum())),
-        logged_in=("customer_id", "max"))
+        logged_in=("customer_key", "max"))
     assert len(sessions) == len(expected)
     actual = sessions.loc[expected.index]
     assert (actual["started_at"] == expected["started_at"]).all()
@@ -35,39 +35,39 @@ def test_sessionisation_recomputed_in_pandas(built_warehouse, sessions):
     assert (actual["purchase_count"] == expected["purchase_count"]).all()
     assert (actual["converted"] == (expected["purchase_count"] > 0)).all()
     logged = expected["logged_in"].notna()
-    assert (actual.loc[logged, "customer_id"] == expected.loc[logged, "logged_in"]).all()
+    assert (actual.loc[logged, "customer_key"] == expected.loc[logged, "logged_in"]).all()
     assert (actual.loc[logged, "identity_source"] == "logged_in").all()
 
 
 def test_web_purchase_sessions_point_at_real_orders(built_warehouse, sessions):
     web_buys = sessions[(sessions["platform"] == "web") & sessions["converted"]]
-    orders = built_warehouse.df("select order_id, customer_id from marts.fct_orders").set_index("order_id")
+    orders = built_warehouse.df("select order_id, customer_key from marts.fct_orders").set_index("order_id")
     assert web_buys["order_id"].notna().all()
     known = web_buys[web_buys["order_id"].isin(orders.index)]
     assert len(known) >= 0.95 * len(web_buys)  # the rest are orders quarantined as malformed or still in flight
-    assert (known["customer_id"] == orders.loc[known["order_id"], "customer_id"].to_numpy()).all()
+    assert (known["customer_key"] == orders.loc[known["order_id"], "customer_key"].to_numpy()).all()
 
 
 def test_identity_resolution_against_truth(built_warehouse, sessions):
     identities = built_warehouse.df("select * from intermediate.int_identity_resolved")
     cookies = identities[identities["identifier_type"] == "anonymous_id"].set_index("identifier")
-    logins = built_warehouse.df("select anonymous_id, customer_id from staging.stg_web__events "
-                                "where customer_id is not null").drop_duplicates()
-    per_cookie = logins.groupby("anonymous_id")["customer_id"].agg(["nunique", "max"])
+    logins = built_warehouse.df("select anonymous_id, customer_key from staging.stg_web__events "
+                                "where customer_key is not null").drop_duplicates()
+    per_cookie = logins.groupby("anonymous_id")["customer_key"].agg(["nunique", "max"])
     single = per_cookie[per_cookie["nunique"] == 1]
-    assert (cookies.loc[single.index, "customer_id"] == single["max"]).all()
-    assert cookies.loc[~cookies.index.isin(single.index), "customer_id"].isna().all()
+    assert (cookies.loc[single.index, "customer_key"] == single["max"]).all()
+    assert cookies.loc[~cookies.index.isin(single.index), "customer_key"].isna().all()
     # anonymous events before a login are attributed through the cookie
     assert (sessions["identity_source"] == "cookie_history").sum() > 0
 
     # a social handle resolves to the customer whose true e-mail hashes to the post's hash
-    truth = pd.read_parquet(built_warehouse.truth_dir / "customers_truth.parquet")
+    truth = built_warehouse.customers_truth()
     truth_hash = {hashlib.sha256(e.lower().encode()).hexdigest(): c
-                  for c, e in zip(truth["customer_id"], truth["email"]) if isinstance(e, str)}
+                  for c, e in zip(truth["customer_key"], truth["email"]) if isinstance(e, str)}
     posts = built_warehouse.df("select platform || ':' || handle as identifier, email_sha256 "
                                "from staging.stg_social__mentions where email_sha256 is not null")
     handles = identities[identities["identifier_type"] == "social_handle"].set_index("identifier")
-    resolved = handles["customer_id"].dropna()
+    resolved = handles["customer_key"].dropna()
     assert len(resolved) > 0
     for identifier, customer in resolved.items():
         hashes = posts.loc[posts["identifier"] == identifier, "email_sha256"]
@@ -114,9 +114,9 @@ def test_survey_flag_recovers_low_satisfaction_effect(built_warehouse):
     """Planted: answers after a ticket rated <= 2 are 3 points lower. The flag is recomputed,
     and it cannot flag more answers than the truth (missing ratings hide some)."""
     answers = built_warehouse.df("select * from marts.fct_survey_responses")
-    tickets = built_warehouse.df("select customer_id, closed_at, satisfaction_score from staging.stg_helpdesk__support_tickets "
+    tickets = built_warehouse.df("select customer_key, closed_at, satisfaction_score from staging.stg_helpdesk__support_tickets "
                                  "where closed_at is not null and satisfaction_score <= 2")
-    expected = answers.apply(lambda r: bool(((tickets["customer_id"] == r["customer_id"])
+    expected = answers.apply(lambda r: bool(((tickets["customer_key"] == r["customer_key"])
                                              & (tickets["closed_at"] < r["responded_at"])).any()), axis=1)
     assert (answers["after_low_satisfaction_ticket"] == expected).all()
     assert set(answers["nps_category"]) <= {"promoter", "passive", "detractor"}
@@ -139,24 +139,24 @@ def test_support_ticket_resolution_hours(built_warehouse):
 
 
 def test_customer_360_one_row_per_customer_and_matches_sources(built_warehouse, sessions):
-    c360 = built_warehouse.df("select * from marts.customer_360").set_index("customer_id")
-    dim = built_warehouse.df("select customer_id from marts.dim_customers")
-    assert sorted(c360.index) == sorted(dim["customer_id"])
-    counts = sessions.dropna(subset=["customer_id"]).groupby("customer_id").size()
+    c360 = built_warehouse.df("select * from marts.customer_360").set_index("customer_key")
+    dim = built_warehouse.df("select customer_key from marts.dim_customers")
+    assert sorted(c360.index) == sorted(dim["customer_key"])
+    counts = sessions.dropna(subset=["customer_key"]).groupby("customer_key").size()
     assert (c360["session_count"] == counts.reindex(c360.index).fillna(0)).all()
-    tickets = built_warehouse.df("select customer_id, closed_at from marts.fct_support_tickets")
-    open_counts = tickets[tickets["closed_at"].isna()].groupby("customer_id").size()
+    tickets = built_warehouse.df("select customer_key, closed_at from marts.fct_support_tickets")
+    open_counts = tickets[tickets["closed_at"].isna()].groupby("customer_key").size()
     assert (c360["open_ticket_count"] == open_counts.reindex(c360.index).fillna(0)).all()
-    answers = built_warehouse.df("select customer_id, responded_at, response_id, nps_score from marts.fct_survey_responses")
-    last = answers.sort_values(["responded_at", "response_id"]).groupby("customer_id").last()
+    answers = built_warehouse.df("select customer_key, responded_at, response_id, nps_score from marts.fct_survey_responses")
+    last = answers.sort_values(["responded_at", "response_id"]).groupby("customer_key").last()
     assert (c360.loc[last.index, "last_nps_score"] == last["nps_score"]).all()
-    stages = built_warehouse.df("select customer_id, lifecycle_stage from marts.customer_lifecycle").set_index("customer_id")
+    stages = built_warehouse.df("select customer_key, lifecycle_stage from marts.customer_lifecycle").set_index("customer_key")
     assert (c360["lifecycle_stage"] == stages.loc[c360.index, "lifecycle_stage"]).all()
     ml_tables = {r[0] for r in built_warehouse.query(
         "select table_name from information_schema.tables where table_schema = 'ml'")}
     if "churn_scores" in ml_tables:
         # built after the ML assets ran: every scored customer has the score joined in
-        scores = built_warehouse.df("select customer_id, churn_probability from ml.churn_scores").set_index("customer_id")
+        scores = built_warehouse.df("select customer_key, churn_probability from ml.churn_scores").set_index("customer_key")
         joined = c360.loc[scores.index.intersection(c360.index), "churn_probability"]
         assert np.allclose(joined, scores.loc[joined.index, "churn_probability"])
 

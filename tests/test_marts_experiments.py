@@ -41,10 +41,10 @@ def scipy_reference(n_t: int, x_t: int, n_c: int, x_c: int) -> dict:
 def test_demo_ab_test_matches_scipy_and_covers_the_true_lift(built_warehouse):
     results = built_warehouse.df("select * from marts.experiment_results where campaign_id = 'CMP003'")
     arms = results.set_index("variant")
-    events = built_warehouse.df("select variant, customer_id, event_type from staging.stg_marketing__campaign_events "
+    events = built_warehouse.df("select variant, customer_key, event_type from staging.stg_marketing__campaign_events "
                                 "where campaign_id = 'CMP003'")
-    exposed = events.groupby("variant")["customer_id"].nunique()
-    converted = events[events["event_type"] == "convert"].groupby("variant")["customer_id"].nunique()
+    exposed = events.groupby("variant")["customer_key"].nunique()
+    converted = events[events["event_type"] == "convert"].groupby("variant")["customer_key"].nunique()
     assert arms.loc["treatment", "exposed"] == exposed["treatment"]
     assert arms.loc["treatment", "converted"] == converted.get("treatment", 0)
     assert arms.loc["control", "converted"] == converted.get("control", 0)
@@ -107,17 +107,17 @@ def simulate(con, experiments: int, per_arm: int, p_control: float, p_treatment:
         with recipients as (
             select 'SIM' || lpad(cast(e as varchar), 4, '0') as campaign_id,
                    case when random() < 0.5 then 'control' else 'treatment' end as variant,
-                   'c' || cast(e as varchar) || '-' || cast(i as varchar) as customer_id
+                   'c' || cast(e as varchar) || '-' || cast(i as varchar) as customer_key
             from range({experiments}) as a(e), range({2 * per_arm}) as b(i)
         ),
         flagged as (
             select *, random() < case when variant = 'treatment' then {p_treatment} else {p_control} end as converts
             from recipients
         )
-        select null as campaign_event_id, campaign_id, variant, customer_id, 'sent' as event_type,
+        select null as campaign_event_id, campaign_id, variant, customer_key, 'sent' as event_type,
                null::timestamp as occurred_at, null as _batch_id, null::timestamp as _loaded_at from flagged
         union all
-        select null, campaign_id, variant, customer_id, 'convert', null, null, null from flagged where converts
+        select null, campaign_id, variant, customer_key, 'convert', null, null, null from flagged where converts
     """)
     con.execute("""
         create or replace table marts.experiment_design as
@@ -173,7 +173,7 @@ def test_sample_ratio_mismatch_is_flagged(compiled):
         simulate(con, 1, 5000, 0.04, 0.04, 0.3)
         # drop 10% of the treatment arm, as a broken tracker would
         con.execute("delete from staging.stg_marketing__campaign_events "
-                    "where variant = 'treatment' and hash(customer_id) % 10 = 0")
+                    "where variant = 'treatment' and hash(customer_key) % 10 = 0")
         result = con.execute(sql["model"]).df()
     assert result["has_sample_ratio_mismatch"].all()
     counts = result.set_index("variant")["exposed"]

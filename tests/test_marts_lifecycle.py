@@ -34,20 +34,20 @@ def year_warehouse(tmp_path_factory) -> BuiltWarehouse:
 
 def purchases(wh: BuiltWarehouse) -> pd.DataFrame:
     """Purchases = orders not cancelled, from fct_orders, independent of the dbt intermediate model."""
-    df = wh.df("select order_id, customer_id, ordered_at, order_date, status, net_revenue from marts.fct_orders "
+    df = wh.df("select order_id, customer_key, ordered_at, order_date, status, net_revenue from marts.fct_orders "
                "where status <> 'cancelled'")
     df["order_date"] = pd.to_datetime(df["order_date"])
     df["net_revenue"] = df["net_revenue"].astype(float)
-    return df.sort_values(["customer_id", "ordered_at", "order_id"])
+    return df.sort_values(["customer_key", "ordered_at", "order_id"])
 
 
 def stage_as_of(p: pd.DataFrame, customers: pd.Series, as_of: pd.Timestamp) -> pd.Series:
     """The lifecycle rule written out independently of the SQL macro."""
     p = p[p["order_date"] <= as_of].copy()
-    p["gap"] = p.groupby("customer_id")["order_date"].diff().dt.days
-    first = p.groupby("customer_id")["order_date"].min()
-    last = p.groupby("customer_id")["order_date"].max()
-    react = p[p["gap"] > CHURN_DAYS].groupby("customer_id")["order_date"].max()
+    p["gap"] = p.groupby("customer_key")["order_date"].diff().dt.days
+    first = p.groupby("customer_key")["order_date"].min()
+    last = p.groupby("customer_key")["order_date"].max()
+    react = p[p["gap"] > CHURN_DAYS].groupby("customer_key")["order_date"].max()
     out = {}
     for c in customers:
         if c not in last.index:
@@ -70,7 +70,7 @@ def stage_as_of(p: pd.DataFrame, customers: pd.Series, as_of: pd.Timestamp) -> p
 
 @pytest.fixture(scope="module")
 def lifecycle(year_warehouse) -> pd.DataFrame:
-    return year_warehouse.df("select * from marts.customer_lifecycle").set_index("customer_id")
+    return year_warehouse.df("select * from marts.customer_lifecycle").set_index("customer_key")
 
 
 def test_lifecycle_stage_recomputed_in_pandas(year_warehouse, lifecycle):
@@ -90,7 +90,7 @@ def test_churned_stage_agrees_with_hidden_alive_until(year_warehouse, lifecycle)
     85% of buyers (92% measured on the 2000-customer demo), and at least half of
     the customers called churned really are gone (precision; 77% at 2000).
     """
-    truth = pd.read_parquet(year_warehouse.truth_dir / "customers_truth.parquet").set_index("customer_id")
+    truth = year_warehouse.customers_truth().set_index("customer_key")
     buyers = lifecycle[lifecycle["lifecycle_stage"] != "prospect"]
     end = pd.Timestamp(lifecycle["reference_date"].iloc[0]) + pd.Timedelta(days=1)
     gone = truth.loc[buyers.index, "alive_until"] < end
@@ -110,11 +110,11 @@ def test_month_end_stages_recomputed_and_transitions_reconcile(year_warehouse):
     monthly = year_warehouse.df("select * from marts.customer_lifecycle_monthly")
     p = purchases(year_warehouse)
     for stage_date, rows in monthly.groupby("stage_date"):
-        expected = stage_as_of(p, rows["customer_id"], pd.Timestamp(stage_date))
-        assert (rows["lifecycle_stage"].to_numpy() == expected[rows["customer_id"]].to_numpy()).all(), stage_date
+        expected = stage_as_of(p, rows["customer_key"], pd.Timestamp(stage_date))
+        assert (rows["lifecycle_stage"].to_numpy() == expected[rows["customer_key"]].to_numpy()).all(), stage_date
 
-    monthly = monthly.sort_values(["customer_id", "month_start"])
-    monthly["from_stage"] = monthly.groupby("customer_id")["lifecycle_stage"].shift().fillna("entered")
+    monthly = monthly.sort_values(["customer_key", "month_start"])
+    monthly["from_stage"] = monthly.groupby("customer_key")["lifecycle_stage"].shift().fillna("entered")
     expected = (monthly.groupby(["month_start", "from_stage", "lifecycle_stage"]).size()
                 .rename("customer_count").reset_index().rename(columns={"lifecycle_stage": "to_stage"}))
     actual = year_warehouse.df("select month_start, from_stage, to_stage, customer_count "
@@ -130,11 +130,11 @@ def test_month_end_stages_recomputed_and_transitions_reconcile(year_warehouse):
 def test_cohort_retention_recomputed_in_pandas(year_warehouse):
     p = purchases(year_warehouse)
     p["month"] = p["order_date"].dt.to_period("M")
-    cohort = p.groupby("customer_id")["month"].min().rename("cohort")
-    p = p.join(cohort, on="customer_id")
+    cohort = p.groupby("customer_key")["month"].min().rename("cohort")
+    p = p.join(cohort, on="customer_key")
     p["k"] = (p["month"] - p["cohort"]).apply(lambda d: d.n)
     sizes = cohort.value_counts()
-    retained = p.groupby(["cohort", "k"])["customer_id"].nunique()
+    retained = p.groupby(["cohort", "k"])["customer_key"].nunique()
     revenue = p.groupby(["cohort", "k"])["net_revenue"].sum()
 
     actual = year_warehouse.df("select * from marts.cohort_retention")
@@ -160,19 +160,19 @@ def test_kpis_recomputed_in_pandas(year_warehouse):
     assert list(daily.index) == list(days)
 
     # active = bought in the last 60 days; churned on day t = last purchase exactly 121 days before
-    distinct = p[["customer_id", "order_date"]].drop_duplicates().sort_values(["customer_id", "order_date"])
-    distinct["next"] = distinct.groupby("customer_id")["order_date"].shift(-1)
+    distinct = p[["customer_key", "order_date"]].drop_duplicates().sort_values(["customer_key", "order_date"])
+    distinct["next"] = distinct.groupby("customer_key")["order_date"].shift(-1)
     for t in days[::7]:
         window = distinct[(distinct["order_date"] <= t) & (distinct["order_date"] > t - pd.Timedelta(days=ACTIVE_DAYS))]
-        assert daily.loc[t, "active_customers"] == window["customer_id"].nunique(), t
+        assert daily.loc[t, "active_customers"] == window["customer_key"].nunique(), t
         churn_day = distinct["order_date"] + pd.Timedelta(days=CHURN_DAYS + 1)
         churned = ((churn_day == t) & ~(distinct["next"] <= t)).sum()
         base = distinct[(distinct["order_date"] <= t - pd.Timedelta(days=1))
-                        & (distinct["order_date"] >= t - pd.Timedelta(days=CHURN_DAYS + 1))]["customer_id"].nunique()
+                        & (distinct["order_date"] >= t - pd.Timedelta(days=CHURN_DAYS + 1))]["customer_key"].nunique()
         expected_rate = churned / base if base else np.nan
         assert daily.loc[t, "churn_rate"] == pytest.approx(expected_rate, nan_ok=True), t
 
-    first = p.groupby("customer_id")["order_date"].min()
+    first = p.groupby("customer_key")["order_date"].min()
     by_day = p.groupby("order_date")
     completed = p[p["status"] == "completed"].groupby("order_date").size()
     for t in days[::5]:
@@ -183,9 +183,9 @@ def test_kpis_recomputed_in_pandas(year_warehouse):
         assert daily.loc[t, "orders"] == len(g)
         assert daily.loc[t, "revenue"] == pytest.approx(g["net_revenue"].sum())
         assert daily.loc[t, "new_customers"] == (first == t).sum()
-        assert daily.loc[t, "purchasing_customers"] == g["customer_id"].nunique()
-        returning = (first[g["customer_id"].unique()] < t).sum()
-        assert daily.loc[t, "repeat_purchase_rate"] == pytest.approx(returning / g["customer_id"].nunique())
+        assert daily.loc[t, "purchasing_customers"] == g["customer_key"].nunique()
+        returning = (first[g["customer_key"].unique()] < t).sum()
+        assert daily.loc[t, "repeat_purchase_rate"] == pytest.approx(returning / g["customer_key"].nunique())
         if completed.get(t, 0):
             assert daily.loc[t, "aov"] == pytest.approx(g["net_revenue"].sum() / completed[t])
 
@@ -195,8 +195,8 @@ def test_kpis_recomputed_in_pandas(year_warehouse):
     wide.index = pd.to_datetime(wide.index)
     p["month"] = p["order_date"].dt.to_period("M").dt.start_time
     for month, g in p.groupby("month"):
-        assert wide.loc[month, "purchasing_customers"] == g["customer_id"].nunique()
-        assert wide.loc[month, "purchase_frequency"] == pytest.approx(len(g) / g["customer_id"].nunique())
+        assert wide.loc[month, "purchasing_customers"] == g["customer_key"].nunique()
+        assert wide.loc[month, "purchase_frequency"] == pytest.approx(len(g) / g["customer_key"].nunique())
     survey = year_warehouse.df("select responded_at, nps_score from staging.stg_survey__responses")
     survey["month"] = pd.to_datetime(survey["responded_at"]).dt.to_period("M").dt.start_time
     for month, g in survey.groupby("month"):

@@ -47,8 +47,8 @@ def _materialize(database, assets, checks=()):
 def test_every_ml_table_is_written_with_sane_contents(built_warehouse):
     q = built_warehouse.query
     customers = q("select count(*) from marts.dim_customers")[0][0]
-    buyers = q("select count(distinct customer_id) from marts.fct_orders where status <> 'cancelled'")[0][0]
-    assert q("select count(*), count(distinct customer_id) from ml.customer_segments")[0] == (customers, customers)
+    buyers = q("select count(distinct customer_key) from marts.fct_orders where status <> 'cancelled'")[0][0]
+    assert q("select count(*), count(distinct customer_key) from ml.customer_segments")[0] == (customers, customers)
     assert q("select count(*) from ml.customer_segments where segment_name_en is null or segment_name_zh is null "
              "or model_run_id is null")[0][0] == 0
     profiles = built_warehouse.df("select * from ml.segment_profiles")
@@ -56,7 +56,7 @@ def test_every_ml_table_is_written_with_sane_contents(built_warehouse):
     assert {"mean_recency_days", "mean_monetary", "top_categories"} <= set(profiles.columns)
 
     scores = built_warehouse.df("select * from ml.churn_scores")
-    assert len(scores) == scores["customer_id"].nunique() == buyers
+    assert len(scores) == scores["customer_key"].nunique() == buyers
     assert scores["churn_probability"].between(0, 1).all()
     assert set(scores["risk_decile"]) == set(range(1, 11))
     # Riskier deciles carry higher mean probabilities: the decile is a ranking of the score.
@@ -69,11 +69,11 @@ def test_every_ml_table_is_written_with_sane_contents(built_warehouse):
     assert (clv_rows["expected_purchases"] >= 0).all() and clv_rows["clv"].sum() > 0
 
     recs = built_warehouse.df("select * from ml.recommendations")
-    assert recs["customer_id"].nunique() == customers
-    assert recs.groupby("customer_id")["rank"].max().max() == 10 and recs["rank"].min() == 1
+    assert recs["customer_key"].nunique() == customers
+    assert recs.groupby("customer_key")["rank"].max().max() == 10 and recs["rank"].min() == 1
     assert set(recs["source"]) <= {"similar", "popular"}
     already = q("""select count(*) from ml.recommendations r join marts.fct_order_items i
-                   on i.customer_id = r.customer_id and i.product_id = r.product_id
+                   on i.customer_key = r.customer_key and i.product_id = r.product_id
                    where i.order_status <> 'cancelled'""")[0][0]
     assert already == 0, "a customer was recommended a product they already bought"
     assert q("select count(*) from ml.recommendations r left join marts.dim_products p using (product_id) "
@@ -99,7 +99,11 @@ def test_each_model_records_a_run_and_metrics_in_dagster(built_warehouse, instan
     churn_meta = meta("churn_model")
     for key in ("auc", "pr_auc", "brier", "lift_top_decile", "base_rate", "logistic_auc", "logistic_pr_auc"):
         assert isinstance(churn_meta[key], float), key
-    assert churn_meta["auc"] > 0.5 and churn_meta["brier"] < churn_meta["base_rate"] * (1 - churn_meta["base_rate"])
+    # better ranking than chance; probabilities no worse than the base rate beyond its sampling noise
+    # (the same rule as the blocking check, churn.churn_verdict, on ~400 validation customers)
+    base, n = churn_meta["base_rate"], churn_meta["validation_customers"]
+    noise = 2 * (base * (1 - base) * (1 - 2 * base) ** 2 / n) ** 0.5
+    assert churn_meta["auc"] > 0.55 and churn_meta["brier"] <= base * (1 - base) + noise
     # Forward-in-time split: each label window ends where the next cutoff begins, never after.
     h = pd.Timedelta(days=churn_meta["horizon_days"])
     assert pd.Timestamp(churn_meta["train_cutoff"]) + h <= pd.Timestamp(churn_meta["valid_cutoff"])
@@ -129,11 +133,11 @@ def _shuffle_recent_orders(database, since):
     with duckdb.connect(str(database)) as con:
         con.execute(f"""
             create or replace temp table shuffled as
-            with recent as (select order_id, customer_id from marts.fct_orders where order_date >= date '{since}'),
-            ids as (select customer_id, row_number() over (order by hash(order_id || ':shuffle')) as rn from recent),
+            with recent as (select order_id, customer_key from marts.fct_orders where order_date >= date '{since}'),
+            ids as (select customer_key, row_number() over (order by hash(order_id || ':shuffle')) as rn from recent),
             rows_ as (select order_id, row_number() over (order by order_id) as rn from recent)
-            select rows_.order_id, ids.customer_id from rows_ join ids using (rn)""")
-        con.execute("update marts.fct_orders o set customer_id = s.customer_id from shuffled s where o.order_id = s.order_id")
+            select rows_.order_id, ids.customer_key from rows_ join ids using (rn)""")
+        con.execute("update marts.fct_orders o set customer_key = s.customer_key from shuffled s where o.order_id = s.order_id")
 
 
 def test_blocking_check_stops_scoring_when_the_churn_model_is_no_better_than_chance(built_warehouse, tmp_path,
@@ -168,8 +172,8 @@ def test_same_data_and_seed_give_the_same_scores_and_a_new_model_run(built_wareh
     assert result.success
     import duckdb
 
-    tables = {"customer_segments": "customer_id", "churn_scores": "customer_id", "customer_clv": "customer_id",
-              "recommendations": "customer_id, rank", "feedback_sentiment": "feedback_id"}
+    tables = {"customer_segments": "customer_key", "churn_scores": "customer_key", "customer_clv": "customer_key",
+              "recommendations": "customer_key, rank", "feedback_sentiment": "feedback_id"}
     with duckdb.connect(str(database), read_only=True) as con:
         for table, order in tables.items():
             again = con.execute(f"select * exclude (model_run_id) from ml.{table} order by {order}").df()
@@ -184,15 +188,15 @@ def test_same_data_and_seed_give_the_same_scores_and_a_new_model_run(built_wareh
 
 
 def test_models_find_the_planted_truth(built_warehouse):
-    truth = pd.read_parquet(built_warehouse.truth_dir / "customers_truth.parquet")
-    segments = built_warehouse.df("select customer_id, segment_id from ml.customer_segments where segment_id >= 0")
-    seg = segments.merge(truth[["customer_id", "persona"]], on="customer_id")
+    truth = built_warehouse.customers_truth()
+    segments = built_warehouse.df("select customer_key, segment_id from ml.customer_segments where segment_id >= 0")
+    seg = segments.merge(truth[["customer_key", "persona"]], on="customer_key")
     assert adjusted_rand_score(seg["persona"], seg["segment_id"]) > 0.1
 
     reference = pd.Timestamp(built_warehouse.query("select max(order_date) from marts.fct_orders")[0][0]) \
         + pd.Timedelta(days=1)
-    scores = built_warehouse.df("select customer_id, churn_probability from ml.churn_scores")
-    scored = scores.merge(truth[["customer_id", "alive_until"]], on="customer_id")
+    scores = built_warehouse.df("select customer_key, churn_probability from ml.churn_scores")
+    scored = scores.merge(truth[["customer_key", "alive_until"]], on="customer_key")
     dead = (pd.to_datetime(scored["alive_until"]).dt.tz_localize(None) < reference).to_numpy()
     assert dead.any() and not dead.all()
     assert roc_auc_score(dead, scored["churn_probability"]) > 0.6

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.defs.privacy.pseudonyms import refresh_pseudonyms
+from orchestration.secret_keys import PseudonymKey
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 QUIET = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "GX_ANALYTICS_ENABLED": "false",
          "DAGSTER_DISABLE_TELEMETRY": "true"}
@@ -51,6 +54,34 @@ class BuiltWarehouse:
     def df(self, sql: str):
         with self.connect() as con:
             return con.execute(sql).df()
+
+    def customers_truth(self):
+        """The generator's planted truth per customer, with the customer_key the marts know them by."""
+        import pandas as pd
+
+        from orchestration.defs.privacy.pseudonyms import customer_key
+
+        truth = pd.read_parquet(self.truth_dir / "customers_truth.parquet")
+        key = fixed_pseudonym_key()
+        truth["customer_key"] = [customer_key(key, c) for c in truth["customer_id"]]
+        return truth
+
+
+def fixed_pseudonym_key() -> PseudonymKey:
+    return PseudonymKey(TEST_PSEUDONYM_KEY.encode("utf-8"))
+
+
+def add_pseudonym_map(database: Path) -> None:
+    """What the Dagster asset staging/customer_pseudonyms does before dbt: for tests that run dbt alone."""
+    with duckdb.connect(str(database)) as con:
+        refresh_pseudonyms(con, fixed_pseudonym_key())
+
+
+def with_customer_id(relation: str) -> str:
+    """SQL: a published table keyed by customer_key, with the CRM id joined back from restricted staging
+    (what a test needs to compare the marts with values computed from the landing files)."""
+    return (f"select pseudonyms.customer_id, published.* from {relation} as published "
+            "left join staging.customer_pseudonyms as pseudonyms using (customer_key)")
 
 
 def warehouse_env(data_dir: Path) -> dict:

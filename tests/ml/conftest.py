@@ -12,11 +12,11 @@ def cdnow_transactions() -> pd.DataFrame:
         DATA / "CDNOW_sample.txt",
         sep=r"\s+",
         header=None,
-        names=["master_id", "customer_id", "date", "cds", "amount"],
+        names=["master_id", "customer_key", "date", "cds", "amount"],
         dtype={"date": str},
     )
     raw["date"] = pd.to_datetime(raw["date"], format="%Y%m%d")
-    return raw[["customer_id", "date", "amount"]]
+    return raw[["customer_key", "date", "amount"]]
 
 
 @pytest.fixture(scope="session")

@@ -35,9 +35,9 @@ def simulate_orders(n_customers: int = 1200, seed: int = 3) -> tuple[pd.DataFram
                 break
             t = t + pd.Timedelta(days=float(rng.exponential(1.0 / rate)))
     orders = pd.DataFrame(
-        rows, columns=["order_id", "customer_id", "order_date", "channel", "status", "net_revenue", "discount_amount"]
+        rows, columns=["order_id", "customer_key", "order_date", "channel", "status", "net_revenue", "discount_amount"]
     )
-    return orders, pd.DataFrame(activity, columns=["customer_id", "event_time", "activity_type"])
+    return orders, pd.DataFrame(activity, columns=["customer_key", "event_time", "activity_type"])
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +69,13 @@ def test_features_do_not_see_the_future(data):
 def test_labels_follow_the_window():
     orders = pd.DataFrame(
         {
-            "customer_id": ["a", "a", "b", "b", "c", "d"],
+            "customer_key": ["a", "a", "b", "b", "c", "d"],
             "order_date": pd.to_datetime(["2024-01-01", "2024-02-10", "2024-01-05", "2024-04-15", "2024-01-20", "2024-02-02"]),
             "net_revenue": 10.0,
             "status": ["completed", "completed", "completed", "completed", "completed", "completed"],
         }
     )
-    labels = churn_labels(orders, "2024-02-01", 30).set_index("customer_id")["churned"]
+    labels = churn_labels(orders, "2024-02-01", 30).set_index("customer_key")["churned"]
     # a bought inside the window; b only after it; c never again; d was not a customer yet.
     assert labels.to_dict() == {"a": 0, "b": 1, "c": 1}
 
@@ -117,14 +117,14 @@ def test_scoring_and_drivers(data, result):
     orders, activity = data
     feats = customer_features(orders, VALID_CUTOFF, activity=activity)
     scored = score_customers(result.best_model, feats)
-    assert list(scored.columns) == ["customer_id", "churn_probability", "risk_decile"]
+    assert list(scored.columns) == ["customer_key", "churn_probability", "risk_decile"]
     assert set(scored["risk_decile"]) == set(range(1, 11))
     drivers = top_drivers(result.models["logistic"], feats, n=3)
-    assert list(drivers.columns) == ["customer_id", "rank", "feature", "contribution"]
+    assert list(drivers.columns) == ["customer_key", "rank", "feature", "contribution"]
     assert (drivers["contribution"] > 0).all() and drivers["rank"].between(1, 3).all()
     # The long-silent customer is flagged for recency, not for something incidental.
-    riskiest = feats.loc[feats["recency_days"].idxmax(), "customer_id"]
-    assert "recency_days" in set(drivers.loc[drivers["customer_id"] == riskiest, "feature"])
+    riskiest = feats.loc[feats["recency_days"].idxmax(), "customer_key"]
+    assert "recency_days" in set(drivers.loc[drivers["customer_key"] == riskiest, "feature"])
 
 
 def test_evaluate_lift_and_metrics():

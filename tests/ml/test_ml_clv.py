@@ -47,7 +47,7 @@ def gamma_gamma(cdnow):
 def test_summary_matches_fader_hardie_calibration_file(cdnow, cdnow_reference_summary):
     ref = cdnow_reference_summary
     assert len(cdnow) == 2357
-    assert (cdnow["customer_id"].to_numpy() == ref["ID"].to_numpy()).all()
+    assert (cdnow["customer_key"].to_numpy() == ref["ID"].to_numpy()).all()
     assert (cdnow["frequency"].to_numpy() == ref["x"].to_numpy()).all()
     # The reference file is rounded to 2 decimals.
     assert np.allclose(cdnow["recency"], ref["t_x"], atol=0.006)
@@ -113,7 +113,7 @@ def test_clv_discounting_and_horizon(cdnow, bgnbd, gamma_gamma):
     undiscounted = customer_lifetime_value(cdnow, bgnbd, gamma_gamma, 12, 0.0)
     discounted = customer_lifetime_value(cdnow, bgnbd, gamma_gamma, 12, 0.02)
     longer = customer_lifetime_value(cdnow, bgnbd, gamma_gamma, 24, 0.02)
-    assert list(discounted.columns) == ["customer_id", "prob_alive", "expected_purchases", "expected_spend", "clv"]
+    assert list(discounted.columns) == ["customer_key", "prob_alive", "expected_purchases", "expected_spend", "clv"]
     np.testing.assert_allclose(
         undiscounted["clv"], undiscounted["expected_purchases"] * undiscounted["expected_spend"], rtol=1e-9
     )
@@ -138,14 +138,14 @@ def test_time_unit_is_only_a_convention(cdnow_transactions):
 def test_summary_rules_on_a_tiny_example():
     tx = pd.DataFrame(
         {
-            "customer_id": ["a", "a", "a", "a", "b", "c"],
+            "customer_key": ["a", "a", "a", "a", "b", "c"],
             "date": pd.to_datetime(
                 ["2024-01-01 09:00", "2024-01-01 18:00", "2024-01-08 00:00", "2024-01-15 23:59", "2024-01-10 12:00", "2024-02-01 08:00"]
             ),
             "amount": [10.0, 5.0, 20.0, 40.0, 7.0, 9.0],
         }
     )
-    s = rfm_summary(tx, "2024-01-15", time_unit="days").set_index("customer_id")
+    s = rfm_summary(tx, "2024-01-15", time_unit="days").set_index("customer_key")
     assert "c" not in s.index  # not yet acquired at the calibration end
     assert s.loc["a", "frequency"] == 2  # two orders on 1 Jan are one occasion
     assert s.loc["a", "monetary_value"] == pytest.approx(30.0)  # first purchase excluded
@@ -155,14 +155,14 @@ def test_summary_rules_on_a_tiny_example():
 
 def test_bad_inputs_are_named():
     with pytest.raises(KeyError, match="amount"):
-        rfm_summary(pd.DataFrame({"customer_id": [1], "date": ["2024-01-01"]}), "2024-01-02")
+        rfm_summary(pd.DataFrame({"customer_key": [1], "date": ["2024-01-01"]}), "2024-01-02")
     with pytest.raises(ValueError, match="time_unit"):
-        rfm_summary(pd.DataFrame({"customer_id": [1], "date": ["2024-01-01"], "amount": [1.0]}), "2024-01-02", "months")
+        rfm_summary(pd.DataFrame({"customer_key": [1], "date": ["2024-01-01"], "amount": [1.0]}), "2024-01-02", "months")
 
 
 def test_fit_clv_one_call(cdnow_transactions, bgnbd):
     frame, bg, gg = fit_clv(cdnow_transactions, CAL_END, horizon_months=6)
-    assert {"customer_id", "frequency", "recency", "T", "monetary_value", "prob_alive", "clv"} <= set(frame.columns)
+    assert {"customer_key", "frequency", "recency", "T", "monetary_value", "prob_alive", "clv"} <= set(frame.columns)
     assert len(frame) == 2357 and (frame["clv"] >= 0).all()
     assert bg.r == pytest.approx(bgnbd.r, rel=1e-4)
 

@@ -7,7 +7,7 @@ from ml.features import customer_features
 def test_point_in_time_features_on_a_tiny_history():
     orders = pd.DataFrame(
         {
-            "customer_id": ["a", "a", "a", "b", "c"],
+            "customer_key": ["a", "a", "a", "b", "c"],
             "order_id": ["1", "2", "3", "4", "5"],
             "order_date": ["2024-01-01", "2024-02-01", "2024-02-15", "2024-01-15", "2024-03-05"],
             "net_revenue": [10.0, 20.0, 99.0, 5.0, 7.0],
@@ -20,9 +20,9 @@ def test_point_in_time_features_on_a_tiny_history():
         {"order_id": ["1", "1", "2", "3", "4"], "category": ["Books", "Toys", "Books", "Toys", "家居"],
          "quantity": [1, 2, 1, 9, 1], "unit_price": [5.0, 2.5, 20.0, 11.0, 5.0]}
     )
-    activity = pd.DataFrame({"customer_id": ["a", "b", "a"], "event_time": ["2024-02-20", "2024-02-25", "2024-03-02"],
+    activity = pd.DataFrame({"customer_key": ["a", "b", "a"], "event_time": ["2024-02-20", "2024-02-25", "2024-03-02"],
                              "activity_type": ["session", "ticket", "session"]})
-    f = customer_features(orders, "2024-03-01", items, activity, customers=["a", "b", "d"]).set_index("customer_id")
+    f = customer_features(orders, "2024-03-01", items, activity, customers=["a", "b", "d"]).set_index("customer_key")
 
     assert list(f.index) == ["a", "b", "d"]  # c only buys after the cutoff; d never bought
     a = f.loc["a"]
@@ -39,4 +39,4 @@ def test_point_in_time_features_on_a_tiny_history():
 
 def test_missing_columns_are_named():
     with pytest.raises(KeyError, match="net_revenue"):
-        customer_features(pd.DataFrame({"customer_id": [1], "order_date": ["2024-01-01"]}), "2024-02-01")
+        customer_features(pd.DataFrame({"customer_key": [1], "order_date": ["2024-01-01"]}), "2024-02-01")

@@ -33,7 +33,7 @@ def planted_purchases(n_customers: int = 600, seed: int = 11) -> pd.DataFrame:
                     item = bestsellers[min(int(rng.exponential(1.2)), 4)]
                 rows.append((f"c{c:04d}", item, day))
             day += pd.Timedelta(days=int(rng.integers(1, 40)))
-    return pd.DataFrame(rows, columns=["customer_id", "item_id", "order_date"])
+    return pd.DataFrame(rows, columns=["customer_key", "item_id", "order_date"])
 
 
 @pytest.fixture(scope="module")
@@ -53,14 +53,14 @@ def test_beats_popularity_on_held_out_last_purchases(purchases):
 def test_recommendations_exclude_owned_items_and_fill_cold_start(purchases):
     model = fit_item_knn(purchases)
     recs = recommend(model, ["c0000", "never-seen"], n=8)
-    assert list(recs.columns) == ["customer_id", "rank", "item_id", "score", "source"]
-    owned = set(purchases.loc[purchases["customer_id"] == "c0000", "item_id"])
-    mine = recs[recs["customer_id"] == "c0000"]
+    assert list(recs.columns) == ["customer_key", "rank", "item_id", "score", "source"]
+    owned = set(purchases.loc[purchases["customer_key"] == "c0000", "item_id"])
+    mine = recs[recs["customer_key"] == "c0000"]
     assert len(mine) == 8 and not (set(mine["item_id"]) & owned)
     assert list(mine["rank"]) == list(range(1, 9))
-    cold = recs[recs["customer_id"] == "never-seen"]
+    cold = recs[recs["customer_key"] == "never-seen"]
     assert len(cold) == 8 and (cold["source"] == "popular").all()
-    assert cold["item_id"].iloc[0] == purchases.drop_duplicates(["customer_id", "item_id"])["item_id"].value_counts().idxmax()
+    assert cold["item_id"].iloc[0] == purchases.drop_duplicates(["customer_key", "item_id"])["item_id"].value_counts().idxmax()
 
 
 def test_similar_items_come_from_the_same_family(purchases):
@@ -75,13 +75,13 @@ def test_similar_items_come_from_the_same_family(purchases):
 def test_split_holds_out_only_new_items_of_the_last_day():
     p = pd.DataFrame(
         {
-            "customer_id": ["a", "a", "a", "a", "b"],
+            "customer_key": ["a", "a", "a", "a", "b"],
             "item_id": ["x", "y", "x", "z", "x"],
             "order_date": ["2024-01-01", "2024-01-01", "2024-02-01", "2024-02-01", "2024-01-05"],
         }
     )
     train, test = split_last_purchase(p)
-    assert set(map(tuple, test[["customer_id", "item_id"]].to_numpy())) == {("a", "z")}
+    assert set(map(tuple, test[["customer_key", "item_id"]].to_numpy())) == {("a", "z")}
     assert len(train) == 3  # a's first day and b's only day
 
 

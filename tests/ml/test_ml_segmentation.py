@@ -37,7 +37,7 @@ def planted_customers(n_per: int = 150, seed: int = 7) -> tuple[pd.DataFrame, np
         )
         truth += [i] * n_per
     df = pd.concat(frames, ignore_index=True)
-    df.insert(0, "customer_id", [f"c{i:04d}" for i in range(len(df))])
+    df.insert(0, "customer_key", [f"c{i:04d}" for i in range(len(df))])
     return df, np.array(truth)
 
 
@@ -57,7 +57,7 @@ def test_recovers_planted_clusters(planted):
 def test_names_describe_the_planted_profiles(planted):
     customers, truth, result = planted
     names = result.assignments()
-    assert list(names.columns) == ["customer_id", "segment", "segment_name_en", "segment_name_zh"]
+    assert list(names.columns) == ["customer_key", "segment", "segment_name_en", "segment_name_zh"]
     majority = names.groupby(truth)["segment_name_en"].agg(lambda s: s.mode()[0])
     assert majority[0] == "High-value loyalists"
     assert majority[1] == "Lapsing customers"
@@ -110,7 +110,7 @@ def test_weak_centroids_are_average_and_names_unique():
 def test_a_few_whales_do_not_hijack_a_segment():
     customers, truth = planted_customers()
     whales = customers.iloc[:3].copy()
-    whales["customer_id"] = ["w1", "w2", "w3"]
+    whales["customer_key"] = ["w1", "w2", "w3"]
     whales[["frequency", "monetary"]] *= [20, 400]
     result = fit_segments(pd.concat([customers, whales], ignore_index=True), k=4, seed=0)
     # Heavy tails are logged, so the four planted groups survive instead of

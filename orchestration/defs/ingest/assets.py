@@ -5,6 +5,8 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from landing.contract import LOAD_COLUMNS, SOURCES, Source
+from orchestration.defs.privacy.suppression import suppressed_row_filter
+from orchestration.secret_keys import pseudonym_key
 from orchestration.settings import Settings
 
 from .loader import load_source
@@ -49,9 +51,14 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
         def progress(name, done, total):
             context.log.info(f"{name}: {done}/{total} files loaded")
 
+        key = pseudonym_key(settings.data_dir)
+
+        def suppress(con, source_name, relation):
+            return suppressed_row_filter(con, key, source_name, relation)
+
         with warehouse.get_connection() as con:
             result = load_source(con, source.name, settings.landing_dir, batch_id=f"{context.run.run_id[:8]}-{source.name}",
-                                 progress=progress, rejected_dir=settings.quarantine_files_dir)
+                                 progress=progress, rejected_dir=settings.quarantine_files_dir, suppress=suppress)
             row_count = con.execute(f"select count(*) from raw.{source.name}").fetchone()[0]
         duplicates = [f.source_file for f in result.files if f.status == "duplicate_delivery"]
         for r in result.rejected:
@@ -62,6 +69,7 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
         context.log.info(
             f"{source.name}: {len(result.files)} new file(s), {result.rows_landed} rows landed = "
             f"{result.rows_loaded} loaded + {result.rows_quarantined} quarantined"
+            + (f" + {result.rows_suppressed} suppressed (erased people)" if result.rows_suppressed else "")
         )
         return dg.MaterializeResult(
             metadata={
@@ -73,6 +81,7 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
                 "rows_landed": result.rows_landed,
                 "rows_loaded": result.rows_loaded,
                 "rows_quarantined": result.rows_quarantined,
+                "rows_suppressed": result.rows_suppressed,
                 "quarantine_reasons": dg.MetadataValue.json(result.quarantine_reasons),
                 "files_rejected": len(result.rejected),
                 "rejected_files": dg.MetadataValue.md(_rejected_table(result.rejected)),

@@ -14,15 +14,16 @@ class LandingFileError(Exception):
 
 
 class ReconciliationError(Exception):
-    """Rows would be lost or invented: landed != loaded + quarantined for a file."""
+    """Rows would be lost or invented: landed != loaded + quarantined (+ suppressed) for a file."""
 
-    def __init__(self, relative_path: str, landed: int, loaded: int, quarantined: int):
+    def __init__(self, relative_path: str, landed: int, loaded: int, quarantined: int, suppressed: int = 0):
         self.relative_path = relative_path
+        accounted = loaded + quarantined + suppressed
+        parts = f"{loaded} loaded + {quarantined} quarantined" + (f" + {suppressed} suppressed" if suppressed else "")
         super().__init__(
-            f"{relative_path}: {landed} records landed but {loaded} loaded + {quarantined} quarantined "
-            f"= {loaded + quarantined}. Nothing from this file was committed. Fix: open the file at the "
-            "records around the difference (a stray quote or a line break inside a field are the usual causes), "
-            "correct or re-deliver it, then re-run the ingest."
+            f"{relative_path}: {landed} records landed but {parts} = {accounted}. Nothing from this file was "
+            "committed. Fix: open the file at the records around the difference (a stray quote or a line break "
+            "inside a field are the usual causes), correct or re-deliver it, then re-run the ingest."
         )
 
 

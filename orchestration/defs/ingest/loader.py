@@ -22,6 +22,7 @@ so a crash leaves either all of a file or none of it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,6 +35,9 @@ from . import files as landing_files
 from . import rejects
 from .errors import LandingFileError, ReconciliationError, RejectedFilesError
 from .file_checks import FileProblem, inspect
+
+# (con, source name, relation) -> SQL predicate for rows of erased people, or None (privacy.suppression)
+SuppressionFilter = Callable[[duckdb.DuckDBPyConnection, str, str], "str | None"]
 
 # Files are read in groups of about this many bytes so memory stays bounded at any scale.
 DEFAULT_GROUP_BYTES = 512 * 1024 * 1024
@@ -70,15 +74,20 @@ create table if not exists quality.ingest_files (
     rows_loaded bigint not null,
     rows_quarantined bigint not null,
     loaded_at timestamp not null,
-    note varchar
+    note varchar,
+    rows_suppressed bigint not null default 0  -- rows of erased people, dropped (privacy suppression list)
 )
 """
+LEDGER_COLUMNS = ("source, source_file, file_format, delivery_date, file_bytes, file_sha256, batch_id, status, "
+                  "rows_landed, rows_loaded, rows_quarantined, loaded_at, note, rows_suppressed")
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     con.execute("create schema if not exists raw")
     con.execute("create schema if not exists quality")
     con.execute(LEDGER_DDL)
+    # ledgers written before erasure existed lack the column
+    con.execute("alter table quality.ingest_files add column if not exists rows_suppressed bigint default 0")
     con.execute(rejects.DDL)
     typed = ", ".join(f"{_q(c.name)} {c.sql_type}" for c in (*source.columns, *LOAD_COLUMNS))
     con.execute(f"create table if not exists {raw_table(source)} ({typed})")
@@ -104,6 +113,7 @@ class FileOutcome:
     rows_loaded: int
     rows_quarantined: int
     note: str | None = None
+    rows_suppressed: int = 0
 
 
 @dataclass
@@ -126,6 +136,10 @@ class SourceLoadResult:
     @property
     def rows_quarantined(self) -> int:
         return sum(f.rows_quarantined for f in self.files)
+
+    @property
+    def rows_suppressed(self) -> int:
+        return sum(f.rows_suppressed for f in self.files)
 
 
 # ---------------------------------------------------------------- reading
@@ -339,12 +353,17 @@ def load_source(
     group_bytes: int = DEFAULT_GROUP_BYTES,
     progress=None,
     rejected_dir: Path | None = None,
+    suppress: SuppressionFilter | None = None,
 ) -> SourceLoadResult:
     """Load the new files of a source; whole-file problems are moved to ``rejected_dir``.
 
     ``rejected_dir`` defaults to ``rejected_files`` beside the landing folder (the
     Settings default). Raises ``RejectedFilesError`` after loading the good files when
     a file was rejected and the source's rule (``rejects.RULES``) is to fail the run.
+
+    ``suppress(con, source_name, relation)`` returns a SQL predicate true for the rows of people
+    who were erased (or None): those rows are neither loaded nor quarantined, but counted, so a
+    file still reconciles as landed = loaded + quarantined + suppressed.
     """
     source = SOURCES[source_name]
     rejected_dir = rejected_dir or landing_dir.parent / "rejected_files"
@@ -383,7 +402,7 @@ def load_source(
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     for landed, digest, original in duplicates:
         con.execute(
-            "insert into quality.ingest_files values (?, ?, ?, ?, ?, ?, ?, 'duplicate_delivery', 0, 0, 0, ?, ?)",
+            f"insert into quality.ingest_files ({LEDGER_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, 'duplicate_delivery', 0, 0, 0, ?, ?, 0)",
             [source.name, landed.relative_path, landed.file_format, landed.delivery_date, landed.size_bytes,
              digest, batch_id, now, f"same content as {original}; not loaded again"],
         )
@@ -393,7 +412,7 @@ def load_source(
         result.rejected.append(rejects.reject(con, source.name, landed, problem, rejected_dir, batch_id, digest))
 
     for group in _groups(pending, group_bytes):
-        _load_group(con, source, group, hashes, replaced, batch_id, result)
+        _load_group(con, source, group, hashes, replaced, batch_id, result, suppress)
         if progress:
             progress(source.name, len(result.files), len(pending) + len(duplicates))
     failing = [r for r in result.rejected if r.rule == rejects.FAIL_RUN]
@@ -402,7 +421,8 @@ def load_source(
     return result
 
 
-def _load_group(con, source: Source, group, hashes, replaced, batch_id: str, result: SourceLoadResult) -> None:
+def _load_group(con, source: Source, group, hashes, replaced, batch_id: str, result: SourceLoadResult,
+                suppress: SuppressionFilter | None = None) -> None:
     for landed in group:
         _check_columns(landed, source)
     landed_counts = {f.relative_path: landing_files.count_records(f) for f in group}
@@ -420,9 +440,12 @@ def _load_group(con, source: Source, group, hashes, replaced, batch_id: str, res
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         con.execute(
             f"""create or replace temp table _checked as
-                select *, {_reason_sql(source)} as _reason, {mapping}[filename] as _rel
+                select *, {_reason_sql(source)} as _reason, {mapping}[filename] as _rel, false as _suppressed
                 from {stage}"""
         )
+        suppressed = suppress(con, source.name, "_checked") if suppress else None
+        if suppressed:
+            con.execute(f"update _checked set _suppressed = true where {suppressed}")
         for rel in sorted(replaced & set(landed_counts)):
             con.execute(f"delete from {raw_table(source)} where _source_file = ?", [rel])
             con.execute(f"delete from {quarantine_table(source)} where _source_file = ?", [rel])
@@ -431,40 +454,44 @@ def _load_group(con, source: Source, group, hashes, replaced, batch_id: str, res
         con.execute(
             f"""insert into {raw_table(source)}
                 select {typed}, ? as _batch_id, _rel as _source_file, _source_row, ? as _loaded_at
-                from _checked where _reason is null order by _rel, _source_row""",
+                from _checked where _reason is null and not _suppressed order by _rel, _source_row""",
             [batch_id, now],
         )
         cols = ", ".join(_q(c.name) for c in source.columns)
         con.execute(
             f"""insert into {quarantine_table(source)}
                 select {cols}, _reason, _raw_record, ?, _rel, _source_row, ?
-                from _checked where _reason is not null order by _rel, _source_row""",
+                from _checked where _reason is not null and not _suppressed order by _rel, _source_row""",
             [batch_id, now],
         )
         counts = {
-            r[0]: (r[1], r[2])
+            r[0]: (r[1], r[2], r[3])
             for r in con.execute(
-                "select _rel, count(*) filter (where _reason is null), count(*) filter (where _reason is not null) "
+                "select _rel, count(*) filter (where _reason is null and not _suppressed), "
+                "count(*) filter (where _reason is not null and not _suppressed), count(*) filter (where _suppressed) "
                 "from _checked group by _rel"
             ).fetchall()
         }
         for reason, n in con.execute(
-            "select split_part(_reason, ':', 1), count(*) from _checked where _reason is not null group by 1"
+            "select split_part(_reason, ':', 1), count(*) from _checked where _reason is not null and not _suppressed "
+            "group by 1"
         ).fetchall():
             result.quarantine_reasons[reason] = result.quarantine_reasons.get(reason, 0) + n
         outcomes = []
         for landed in group:
             rows_landed = landed_counts[landed.relative_path]
-            loaded, quarantined = counts.get(landed.relative_path, (0, 0))
-            if rows_landed != loaded + quarantined:
-                raise ReconciliationError(landed.relative_path, rows_landed, loaded, quarantined)
+            loaded, quarantined, suppressed_rows = counts.get(landed.relative_path, (0, 0, 0))
+            if rows_landed != loaded + quarantined + suppressed_rows:
+                raise ReconciliationError(landed.relative_path, rows_landed, loaded, quarantined, suppressed_rows)
             con.execute(
-                "insert into quality.ingest_files values (?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?)",
+                f"insert into quality.ingest_files ({LEDGER_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?)",
                 [source.name, landed.relative_path, landed.file_format, landed.delivery_date, landed.size_bytes,
                  hashes[landed.relative_path], batch_id, rows_landed, loaded, quarantined, now,
-                 "replaced an earlier delivery of this file" if landed.relative_path in replaced else None],
+                 "replaced an earlier delivery of this file" if landed.relative_path in replaced else None,
+                 suppressed_rows],
             )
-            outcomes.append(FileOutcome(landed.relative_path, "loaded", rows_landed, loaded, quarantined))
+            outcomes.append(FileOutcome(landed.relative_path, "loaded", rows_landed, loaded, quarantined,
+                                        rows_suppressed=suppressed_rows))
         con.execute(f"drop table {stage}; drop table _checked")
         con.execute("commit")
     except BaseException:

@@ -6,12 +6,12 @@ they read, so the lineage in the UI (and in dbt docs, through the exposures in
 ``dbt_project/models/exposures.yml``) shows where each figure and list comes from.
 """
 
-import duckdb
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from orchestration.defs.serving.assets import SNAPSHOT_KEY
-from orchestration.defs.serving.publish import SERVING_FILE
+from orchestration.defs.serving.publish import SERVING_FILE, open_serving_file
+from orchestration.secret_keys import encryption_key
 from orchestration.settings import Settings
 from reporting.audiences import AudienceRules
 from reporting.build import build_reports
@@ -58,7 +58,7 @@ def customer_profile_report(context: dg.AssetExecutionContext, warehouse: DuckDB
     serving_file = settings.serving_dir / SERVING_FILE
     if not serving_file.exists():
         raise dg.Failure(f"{serving_file} does not exist: materialize serving/warehouse_snapshot first.")
-    with duckdb.connect(str(serving_file), read_only=True) as published, warehouse.get_connection() as internal:
+    with open_serving_file(serving_file, encryption_key()) as published, warehouse.get_connection() as internal:
         data = load_report_data(published, internal)
     build = build_reports(data, reports_dir(settings), run_id=context.run.run_id)
     for r in build.reports:

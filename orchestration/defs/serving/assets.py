@@ -1,10 +1,12 @@
 """``serving/warehouse_snapshot``: the published copy of the marts and model outputs for BI tools."""
 
 from collections.abc import Iterable
+from datetime import datetime, timezone
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from orchestration.secret_keys import encryption_key
 from orchestration.settings import Settings
 
 from .publish import PUBLISHED_SCHEMAS, STORAGE_VERSION, publish
@@ -37,6 +39,18 @@ def _failed_checks(instance: dg.DagsterInstance, check_keys) -> list[str]:
         return []
     latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(check_keys)
     return sorted(k.to_user_string() for k, record in latest.items() if record.status.value == "FAILED")
+
+
+def _erasures_since_last_publication(instance: dg.DagsterInstance, con) -> int:
+    """Erasures completed after the previous publication: their people may be in older Parquet versions."""
+    exists = con.execute("select count(*) from duckdb_tables() where database_name = current_database() "
+                         "and schema_name = 'quality' and table_name = 'privacy_audit'").fetchone()[0]
+    if not exists:
+        return 0
+    last = instance.get_latest_materialization_event(SNAPSHOT_KEY)
+    since = datetime.fromtimestamp(last.timestamp, timezone.utc).replace(tzinfo=None) if last else datetime.min
+    return con.execute("select count(*) from quality.privacy_audit where request_type = 'erasure' "
+                       "and action = 'completed' and processed_at > ?", [since]).fetchone()[0]
 
 
 def build_serving_asset(definitions: Iterable[dg.AssetsDefinition]) -> dg.AssetsDefinition:
@@ -75,7 +89,11 @@ def build_serving_asset(definitions: Iterable[dg.AssetsDefinition]) -> dg.Assets
             )
         settings = Settings.from_env()
         with warehouse.get_connection() as con:
-            result = publish(con, settings.serving_dir, run_id=context.run.run_id)
+            erased = _erasures_since_last_publication(context.instance, con)
+            result = publish(con, settings.serving_dir, run_id=context.run.run_id, keep_previous=not erased,
+                             encryption_key=encryption_key())
+        if erased:
+            context.log.info(f"{erased} erasure(s) since the last publication: older Parquet versions deleted")
         context.log.info(f"Published {len(result.tables)} tables to {result.database} in {result.seconds:.1f}s "
                          f"({result.database_bytes:,} bytes; Parquet {result.parquet_bytes:,} bytes)")
         return dg.MaterializeResult(
@@ -85,11 +103,16 @@ def build_serving_asset(definitions: Iterable[dg.AssetsDefinition]) -> dg.Assets
                 "path": dg.MetadataValue.path(str(result.database)),
                 "parquet_dir": dg.MetadataValue.path(str(result.parquet_dir)),
                 "storage_version": result.storage_version,
+                "encrypted": bool(encryption_key()),
                 "tables": len(result.tables),
                 "rows_by_table": dg.MetadataValue.json(result.tables),
                 "database_bytes": result.database_bytes,
                 "parquet_bytes": result.parquet_bytes,
                 "publish_seconds": round(result.seconds, 2),
+                "erasures_since_last_publication": erased,
+                # every text value was checked against e-mail/phone patterns and this many known identifiers
+                "pii_scan_seconds": round(result.pii_scan_seconds, 2),
+                "pii_known_identifiers_checked": result.known_identifiers_checked,
             }
         )
 

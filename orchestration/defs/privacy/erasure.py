@@ -1,0 +1,156 @@
+"""Erasure requests: the person is deleted from every table of the build warehouse, at once.
+
+Runs after ingest and before dbt, so this run's staging, snapshot, marts, model outputs,
+serving file, report and exports are all built without the person. In one transaction:
+
+* raw rows of every source that identify them (``subjects``), and the same in quarantine,
+  including unparseable lines that merely contain one of their identifiers;
+* their rows in the CRM snapshot (by customer_key) and in every existing ``marts``/``ml``
+  table with a ``customer_key`` column, so the incremental facts (which a rebuild would not
+  touch) and a run that fails later hold nothing of them either;
+* their pseudonym (the key map row), so they can never be joined again;
+* the e-mail typed into the request itself.
+
+Their identifiers go on the suppression list (keyed hashes), which ingest applies to every
+later delivery, so reloading old landing files does not bring them back. Afterwards, files
+derived from the old data are removed: model artifacts (trained on it) and earlier access
+exports of the same person. Each step is written to the audit log.
+
+Deleting rather than anonymising orders is deliberate: an order keeps no meaning without its
+customer, and revenue for past periods is restated (the audit log keeps the counts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from landing.contract import SOURCES
+from orchestration.secret_keys import PseudonymKey
+
+from . import audit, subjects, suppression
+from .pseudonyms import MAP_TABLE
+
+SNAPSHOT_TABLE = "intermediate.snap_crm__customers"
+ACCESS_EXPORT_SUFFIX = ".json"
+
+
+@dataclass
+class ErasureResult:
+    request_id: str
+    found: bool
+    rows_deleted: int
+    entries: list[audit.AuditEntry] = field(default_factory=list)
+
+
+def _tables(con, schemas: tuple[str, ...]) -> set[str]:
+    rows = con.execute(
+        "select schema_name || '.' || table_name from duckdb_tables() where database_name = current_database() "
+        f"and schema_name in ({', '.join(repr(s) for s in schemas)})").fetchall()
+    return {r[0] for r in rows}
+
+
+def _tables_with_column(con, schemas: tuple[str, ...], column: str) -> list[str]:
+    rows = con.execute(
+        "select distinct c.schema_name || '.' || c.table_name from duckdb_columns() c "
+        "join duckdb_tables() t on t.database_name = c.database_name and t.schema_name = c.schema_name "
+        "and t.table_name = c.table_name "
+        f"where c.database_name = current_database() and c.schema_name in ({', '.join(repr(s) for s in schemas)}) "
+        "and c.column_name = ? order by 1", [column]).fetchall()
+    return [r[0] for r in rows]
+
+
+def _delete(con, table: str, predicate: str) -> int:
+    return con.execute(f"delete from {table} where {predicate}").fetchone()[0]
+
+
+def erase(con: duckdb.DuckDBPyConnection, key: PseudonymKey,
+          request: subjects.Request) -> tuple[ErasureResult, subjects.Subject]:
+    """Delete one person everywhere in the warehouse and suppress their identifiers (one transaction)."""
+    entries: list[audit.AuditEntry] = []
+    con.execute("begin transaction")
+    try:
+        person = subjects.stage(con, request)
+        existing = _tables(con, ("raw", "quality", "intermediate", "staging"))
+        con.execute(f"create or replace temp table _subject_customer_key as "
+                    f"select customer_key as v from {MAP_TABLE} where customer_id in (select v from _subject_customer_id)"
+                    if f"{MAP_TABLE}" in existing else "create or replace temp table _subject_customer_key (v varchar)")
+        for source in SOURCES:
+            predicate = subjects.row_predicate(source)
+            if predicate is None:
+                continue
+            for table, extra in ((f"raw.{source}", None), (f"quality.quarantine_{source}", subjects.raw_record_predicate(con))):
+                if table in existing:
+                    n = _delete(con, table, f"{predicate} or {extra}" if extra else predicate)
+                    if n:
+                        entries.append(audit.AuditEntry("deleted", table, n))
+        # the request's own copy of the e-mail: the audit log and subject_ref are the record now
+        n = con.execute("update raw.privacy_requests set email = null where trim(request_id) = ? and email is not null",
+                        [request.request_id]).fetchone()[0]
+        if n:
+            entries.append(audit.AuditEntry("anonymised", "raw.privacy_requests", n, "e-mail of the request removed"))
+        keyed = ([SNAPSHOT_TABLE] if SNAPSHOT_TABLE in existing else []) + _tables_with_column(con, ("marts", "ml"), "customer_key")
+        for table in keyed:
+            n = _delete(con, table, "customer_key in (select v from _subject_customer_key)")
+            if n:
+                entries.append(audit.AuditEntry("deleted", table, n))
+        if MAP_TABLE in existing:
+            n = _delete(con, MAP_TABLE, "customer_id in (select v from _subject_customer_id)")
+            if n:
+                entries.append(audit.AuditEntry("deleted", MAP_TABLE, n, "pseudonym removed"))
+        suppression.ensure_table(con)
+        for kind in suppression.SUBJECT_TYPES:
+            n = suppression.add(con, key, request.request_id, kind, f"select v from _subject_{kind}")
+            if n:
+                entries.append(audit.AuditEntry("suppressed", f"{suppression.TABLE}:{kind}", n))
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    deleted = sum(e.rows_affected for e in entries if e.action == "deleted")
+    return ErasureResult(request.request_id, person.found, deleted, entries), person
+
+
+def remove_derived_files(models_dir: Path, access_dir: Path, access_request_ids: list[str]) -> list[audit.AuditEntry]:
+    """Files built from the erased person's data: every model artifact, and their earlier access exports."""
+    entries = []
+    artifacts = [p for p in models_dir.glob("*") if p.is_file()] if models_dir.exists() else []
+    for p in artifacts:
+        p.unlink()
+    if artifacts:
+        entries.append(audit.AuditEntry("file_removed", str(models_dir), len(artifacts),
+                                        "model artifacts trained on data that held the person; the next training writes new ones"))
+    for request_id in access_request_ids:
+        path = access_dir / f"{request_id}{ACCESS_EXPORT_SUFFIX}"
+        if path.exists():
+            path.unlink()
+            entries.append(audit.AuditEntry("file_removed", str(path), 1, "earlier access export of the same person"))
+    return entries
+
+
+def access_requests_of(con: duckdb.DuckDBPyConnection, ref: str) -> list[str]:
+    rows = con.execute(f"select distinct request_id from {audit.TABLE} where request_type = 'access' and subject_ref = ?",
+                       [ref]).fetchall()
+    return [r[0] for r in rows]
+
+
+def apply_erasures(con: duckdb.DuckDBPyConnection, key: PseudonymKey, run_id: str, models_dir: Path,
+                   access_dir: Path) -> list[ErasureResult]:
+    """Every erasure request not yet completed, oldest first; each is audited as it completes."""
+    audit.ensure_table(con)
+    results = []
+    for request in subjects.requests(con, "erasure", audit.completed_request_ids(con, "erasure")):
+        result, person = erase(con, key, request)
+        ref = audit.subject_ref(key, person.customer_ids, request.email)
+        entries = list(result.entries)
+        entries += remove_derived_files(models_dir, access_dir, access_requests_of(con, ref))
+        if not person.found:
+            entries.append(audit.AuditEntry("no_data_found", "", 0, "no customer, e-mail hash or handle matched"))
+        entries.append(audit.AuditEntry("completed", "", result.rows_deleted,
+                                        "serving file, report and exports are rebuilt without the person in this run"))
+        audit.record(con, request.request_id, "erasure", ref, request.requested_at, run_id, entries)
+        result.entries = entries
+        results.append(result)
+    return results

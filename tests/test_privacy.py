@@ -1,0 +1,261 @@
+"""Privacy, end to end on the demo build: erasure everywhere, suppression on reload, access export,
+pseudonymous keys, retention, and secrets that never leave the environment.
+
+The demo generator plants data-subject requests (truth.json "privacy_requests": who asked for what);
+the session's build applied them, so these tests check the warehouse a privacy officer would audit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from datetime import date
+
+import duckdb
+import pytest
+from warehouse_build import PROJECT_ROOT, QUIET, TEST_PSEUDONYM_KEY, fixed_pseudonym_key
+
+from landing.contract import SOURCES
+from orchestration.defs.ingest.loader import load_source
+from orchestration.defs.privacy import audit, erasure, retention
+from orchestration.defs.privacy.pseudonyms import PseudonymKeyChangedError, customer_key, refresh_pseudonyms
+from orchestration.defs.privacy.suppression import suppressed_row_filter
+from orchestration.secret_keys import PseudonymKey, hmac_sql
+
+ID_SOURCES = [s for s in SOURCES if "customer_id" in SOURCES[s].column_names and s != "privacy_requests"]
+
+
+def _requests(built_warehouse, kind: str) -> list[dict]:
+    truth = json.loads((built_warehouse.truth_dir / "truth.json").read_text())
+    found = [r for r in truth["privacy_requests"] if r["request_type"] == kind]
+    assert found, f"the demo plants {kind} requests"
+    return found
+
+
+def _keyed_tables(con) -> list[str]:
+    return [r[0] for r in con.execute(
+        "select distinct table_schema || '.' || table_name from information_schema.columns "
+        "where column_name = 'customer_key' and table_schema in ('marts', 'ml', 'intermediate')").fetchall()]
+
+
+def _copy(built_warehouse, tmp_path):
+    database = tmp_path / "warehouse.duckdb"
+    shutil.copy(built_warehouse.database, database)
+    return database
+
+
+def test_hmac_in_sql_equals_python_hmac():
+    key = PseudonymKey(b"a-long-enough-key-for-the-warehouse-0001")
+    with duckdb.connect() as con:
+        got = con.execute(f"select {hmac_sql('$message')}", {**key.sql_params(), "message": "C00000042"}).fetchone()[0]
+    assert got == key.hex("C00000042")
+    assert repr(key).find("a-long-enough") == -1, "the key must not show in reprs (logs, tracebacks)"
+
+
+def test_erased_customers_are_gone_from_every_table_and_published_file(built_warehouse):
+    key = fixed_pseudonym_key()
+    serving = duckdb.connect(str(built_warehouse.data_dir / "serving" / "warehouse.duckdb"), read_only=True)
+    exports = "\n".join(p.read_text(encoding="utf-8") for p in (built_warehouse.data_dir / "exports").glob("*.csv"))
+    with built_warehouse.connect() as con, serving:
+        keyed = _keyed_tables(con)
+        served = [r[0] for r in serving.execute(
+            "select distinct table_schema || '.' || table_name from information_schema.columns "
+            "where column_name = 'customer_key'").fetchall()]
+        assert "marts.dim_customers" in keyed and "marts.dim_customers" in served
+        for request in _requests(built_warehouse, "erasure"):
+            cid = request["customer_id"]
+            ckey = customer_key(key, cid)
+            for source in ID_SOURCES:
+                for table in (f"raw.{source}", f"quality.quarantine_{source}"):
+                    n = con.execute(f"select count(*) from {table} where trim(customer_id) = ?", [cid]).fetchone()[0]
+                    assert n == 0, f"{cid} still in {table}"
+            assert con.execute("select count(*) from staging.customer_pseudonyms where customer_id = ?",
+                               [cid]).fetchone()[0] == 0
+            for table in keyed:
+                assert con.execute(f"select count(*) from {table} where customer_key = ?", [ckey]).fetchone()[0] == 0, table
+            for table in served:
+                assert serving.execute(f"select count(*) from {table} where customer_key = ?", [ckey]).fetchone()[0] == 0
+            assert ckey not in exports
+            done = con.execute(f"select count(*) from {audit.TABLE} where request_id = ? and action = 'completed'",
+                               [request["request_id"]]).fetchone()[0]
+            assert done == 1, request
+        suppressed = con.execute("select count(*) from quality.privacy_suppression where subject_type = 'customer_id'"
+                                 ).fetchone()[0]
+        assert suppressed == len(_requests(built_warehouse, "erasure"))
+        # the suppression list and the audit log hold keyed hashes, never the id
+        for request in _requests(built_warehouse, "erasure"):
+            for table in ("quality.privacy_suppression", audit.TABLE):
+                rows = con.execute(f"select * from {table}").fetchall()
+                assert request["customer_id"] not in repr(rows), table
+
+
+def test_reloading_old_files_and_new_deliveries_do_not_bring_erased_people_back(built_warehouse, tmp_path):
+    database = _copy(built_warehouse, tmp_path)
+    key = fixed_pseudonym_key()
+    erased = [r["customer_id"] for r in _requests(built_warehouse, "erasure")]
+    landing = tmp_path / "landing"
+    shutil.copytree(built_warehouse.landing_dir / "orders", landing / "orders")
+    shutil.copytree(built_warehouse.landing_dir / "customers", landing / "customers")
+    # A new delivery for an erased customer, as a CRM that was not told would send it.
+    late = landing / "customers" / "2099-01-01" / "crm_resend.csv"
+    late.parent.mkdir(parents=True)
+    late.write_text("customer_id,email,phone,first_name,last_name,gender,birth_date,city,region,country,signup_at,"
+                    f"acquisition_channel,marketing_consent,updated_at\n{erased[0]},back@example.com,,X,Y,,,,,CN,"
+                    "2026-01-01T00:00:00Z,email,true,2099-01-01T00:00:00Z\n", encoding="utf-8")
+
+    def suppress(con, source, relation):
+        return suppressed_row_filter(con, key, source, relation)
+
+    with duckdb.connect(str(database)) as con:
+        # Forget that the files were ever loaded: everything is read again, as after a restore.
+        for source in ("orders", "customers"):
+            con.execute("delete from quality.ingest_files where source = ?", [source])
+            con.execute(f"delete from raw.{source}")
+            con.execute(f"delete from quality.quarantine_{source}")
+        results = {s: load_source(con, s, landing, batch_id=f"reload-{s}", rejected_dir=tmp_path / "rejected",
+                                  suppress=suppress) for s in ("orders", "customers")}
+        for source in ("orders", "customers"):
+            n = con.execute(f"select count(*) from raw.{source} where trim(customer_id) in "
+                            f"({', '.join('?' for _ in erased)})", erased).fetchone()[0]
+            assert n == 0, f"an erased customer came back into raw.{source}"
+            ledger = con.execute("select sum(rows_landed), sum(rows_loaded) + sum(rows_quarantined) + sum(rows_suppressed), "
+                                 "sum(rows_suppressed) from quality.ingest_files where source = ?", [source]).fetchone()
+            assert ledger[0] == ledger[1], f"{source}: landed != loaded + quarantined + suppressed"
+            assert ledger[2] == results[source].rows_suppressed > 0
+    # the erased customer with orders had some, and the re-sent CRM record was suppressed as well
+    assert results["customers"].rows_suppressed >= 2
+
+
+def test_erasure_by_email_only_finds_every_version_of_the_customer(built_warehouse, tmp_path):
+    database = _copy(built_warehouse, tmp_path)
+    key = fixed_pseudonym_key()
+    with duckdb.connect(str(database)) as con:
+        cid, email = con.execute("select customer_id, email from staging.stg_crm__customers c where email is not null "
+                                 "and exists (select 1 from marts.fct_orders o where o.customer_key = c.customer_key) "
+                                 "order by customer_id limit 1").fetchone()
+        con.execute("insert into raw.privacy_requests values ('PRTEST1', null, ?, 'erasure', '2026-11-01', "
+                    "'test', 'privacy_requests/2026-11-01/t.csv', 2, now())", [email.upper()])
+        results = erasure.apply_erasures(con, key, "test-run", tmp_path / "models", tmp_path / "access")
+        assert [r.request_id for r in results] == ["PRTEST1"] and results[0].found
+        assert con.execute("select count(*) from raw.customers where trim(customer_id) = ?", [cid]).fetchone()[0] == 0
+        assert con.execute("select count(*) from raw.orders where trim(customer_id) = ?", [cid]).fetchone()[0] == 0
+        ckey = customer_key(key, cid)
+        for table in _keyed_tables(con):
+            assert con.execute(f"select count(*) from {table} where customer_key = ?", [ckey]).fetchone()[0] == 0
+        # the request no longer holds the e-mail it was made with; the audit log says what was done
+        assert con.execute("select email from raw.privacy_requests where request_id = 'PRTEST1'").fetchone()[0] is None
+        actions = {r[0] for r in con.execute(f"select action from {audit.TABLE} where request_id = 'PRTEST1'").fetchall()}
+        assert {"deleted", "suppressed", "anonymised", "completed"} <= actions
+        # applying requests again does nothing more
+        assert erasure.apply_erasures(con, key, "test-run-2", tmp_path / "models", tmp_path / "access") == []
+
+
+def test_access_request_exports_everything_held_about_the_person(built_warehouse):
+    key = fixed_pseudonym_key()
+    folder = built_warehouse.data_dir / "privacy" / "access"
+    for request in _requests(built_warehouse, "access"):
+        path = folder / f"{request['request_id']}.json"
+        assert path.exists(), request
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        document = json.loads(path.read_text(encoding="utf-8"))
+        assert document["subject"]["customer_ids"] == [request["customer_id"]]
+        tables = document["tables"]
+        assert {r["customer_id"].strip() for r in tables["raw.customers"]} == {request["customer_id"]}
+        assert tables["marts.dim_customers"][0]["customer_key"] == customer_key(key, request["customer_id"])
+        assert "marts.customer_consent_history" in tables and "staging.stg_crm__customers" in tables
+        with built_warehouse.connect() as con:
+            orders = con.execute("select count(*) from raw.orders where trim(customer_id) = ?",
+                                 [request["customer_id"]]).fetchone()[0]
+            assert len(tables.get("raw.orders", [])) == orders
+            rows = con.execute(f"select sum(rows_affected) from {audit.TABLE} where request_id = ? "
+                               "and action = 'completed'", [request["request_id"]]).fetchone()[0]
+        assert rows == sum(len(v) for v in tables.values())
+
+
+def test_changed_pseudonym_key_is_refused_unless_rotating(built_warehouse, tmp_path):
+    database = _copy(built_warehouse, tmp_path)
+    other = PseudonymKey(b"another-key-that-is-long-enough-000000000")
+    with duckdb.connect(str(database)) as con:
+        before = dict(con.execute("select customer_id, customer_key from staging.customer_pseudonyms").fetchall())
+        with pytest.raises(PseudonymKeyChangedError, match="rotate"):
+            refresh_pseudonyms(con, other)
+        assert dict(con.execute("select customer_id, customer_key from staging.customer_pseudonyms").fetchall()) == before
+        refresh_pseudonyms(con, other, rotate=True)
+        after = dict(con.execute("select customer_id, customer_key from staging.customer_pseudonyms").fetchall())
+    assert set(after) == set(before) and not set(after.values()) & set(before.values())
+    assert all(after[c] == customer_key(other, c) for c in list(after)[:20])
+
+
+def test_retention_deletes_old_raw_events_and_records_the_counts(built_warehouse, tmp_path):
+    database = _copy(built_warehouse, tmp_path)
+    today = date(2026, 11, 29)
+    with duckdb.connect(str(database)) as con:
+        cutoff = con.execute("select min(occurred_at)::date + 30 from raw.web_events").fetchone()[0]
+        days = (today - cutoff).days
+        before = {t: con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in retention.RETAINED_EVENT_SOURCES}
+        old = {t: con.execute(f"select count(*) from raw.{t} where {c} < ?", [cutoff]).fetchone()[0]
+               for t, c in retention.RETAINED_EVENT_SOURCES.items()}
+        results = retention.apply_retention(con, days, today, "test-run")
+        deleted = {r.table: r.rows_deleted for r in results}
+        for table, column in retention.RETAINED_EVENT_SOURCES.items():
+            assert deleted[f"raw.{table}"] == old[table] > 0
+            assert con.execute(f"select count(*) from raw.{table}").fetchone()[0] == before[table] - old[table]
+            assert con.execute(f"select count(*) from raw.{table} where {column} < ?", [cutoff]).fetchone()[0] == 0
+        logged = dict(con.execute("select table_name, rows_deleted from quality.retention_log where run_id = 'test-run'"
+                                  ).fetchall())
+        assert logged == deleted
+        # orders are business records: untouched
+        assert con.execute("select count(*) from raw.orders").fetchone()[0] == \
+            built_warehouse.query("select count(*) from raw.orders")[0][0]
+
+
+def test_the_pseudonym_key_never_reaches_a_file_a_log_or_run_metadata(built_warehouse):
+    needle = TEST_PSEUDONYM_KEY.encode()
+    roots = [built_warehouse.data_dir, PROJECT_ROOT / "dbt_project" / "target", PROJECT_ROOT / "dbt_project" / "logs"]
+    checked = 0
+    for root in roots:
+        for path in (p for p in root.rglob("*") if p.is_file()):
+            if path.is_relative_to(built_warehouse.landing_dir):
+                continue
+            checked += 1
+            with path.open("rb") as fh:
+                assert needle not in fh.read(), f"the pseudonym key was written to {path}"
+    assert checked > 50
+    assert needle.decode() not in built_warehouse.build_output
+
+
+def test_production_refuses_to_start_without_the_pseudonym_key(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "WAREHOUSE_PSEUDONYM_KEY"}
+    env.update(QUIET, WAREHOUSE_ENV="production", DATA_DIR=str(tmp_path / "data"))
+    proc = subprocess.run([sys.executable, "-c", "import orchestration.definitions"], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert "WAREHOUSE_PSEUDONYM_KEY is not set" in proc.stderr and "secrets.token_hex" in proc.stderr
+    assert not (tmp_path / "data" / "secrets").exists(), "production must never fall back to a generated key"
+
+
+def test_encrypted_serving_file_needs_the_key_or_says_how_to_get_secure_crypto(built_warehouse, tmp_path):
+    from orchestration.defs.serving.publish import PublishError, open_serving_file, publish
+
+    database = _copy(built_warehouse, tmp_path)
+    secret = "an-encryption-key-for-the-serving-file-01"
+    serving = tmp_path / "serving"
+    with duckdb.connect(str(database)) as con:
+        try:
+            con.execute("load httpfs")
+        except duckdb.Error:
+            # DuckDB writes encrypted files only with OpenSSL (httpfs), which this machine cannot download
+            with pytest.raises(PublishError, match="httpfs"):
+                publish(con, serving, "enc-run", encryption_key=secret)
+            assert not (serving / "warehouse.duckdb").exists(), "nothing half-encrypted is published"
+            return
+        publication = publish(con, serving, "enc-run", encryption_key=secret)
+    with pytest.raises(duckdb.Error):
+        duckdb.connect(str(publication.database), read_only=True).execute("select 1")
+    with open_serving_file(publication.database, secret) as reader:
+        assert reader.execute("select count(*) from marts.dim_customers").fetchone()[0] > 0
+    assert not (serving / "parquet").exists(), "no clear-text Parquet beside an encrypted file"
