@@ -133,6 +133,13 @@ def test_a_partition_loads_only_its_delivery_folders_and_reloading_it_changes_no
         assert con.execute("select _source_file from raw.orders where order_id = 'OLATE0001'").fetchall() == [
             (f"orders/{days[1]}/orders_late.csv",)]
 
+    # a folder that is not a date belongs to no partition, even where its name would sort inside the window
+    stray = landing / "orders" / "2026-10-3"
+    stray.mkdir()
+    (stray / "orders_stray.csv").write_text(late.read_text(encoding="utf-8").replace("OLATE0001", "OSTRAY001"),
+                                            encoding="utf-8")
+    assert load(db, landing, Window(days[1], days[-1]), ["orders"]) == {"orders": 0}
+
 
 def _first_line(folder: Path) -> str:
     return next(folder.glob("*.jsonl")).read_text(encoding="utf-8").splitlines()[0]

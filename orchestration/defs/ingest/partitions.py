@@ -36,6 +36,13 @@ PARTITIONED_TAG = {"partitions": "delivery_date"}
 SINGLE_RUN = dg.BackfillPolicy.single_run()
 
 
+def _is_date(text: str) -> bool:
+    try:
+        return date.fromisoformat(text).isoformat() == text
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class Window:
     """Inclusive range of delivery dates (YYYY-MM-DD) a run processes."""
@@ -44,7 +51,8 @@ class Window:
     last: str
 
     def __contains__(self, day: str) -> bool:
-        return self.first <= day <= self.last
+        # a folder that is not a date is in no window (a string like "2026-10-3" would sort inside one)
+        return _is_date(day) and self.first <= day <= self.last
 
     @classmethod
     def of(cls, context: dg.AssetExecutionContext) -> "Window":
@@ -63,9 +71,7 @@ class DeliveryFolderError(ValueError):
 
 def why_not_a_partition(folder: str, partitions=delivery_date_partitions) -> str | None:
     """None when the delivery folder name is a partition key, else what is wrong and the fix."""
-    try:
-        date.fromisoformat(folder)
-    except ValueError:
+    if not _is_date(folder):
         return "is not a delivery date (YYYY-MM-DD): move its files into the folder of the day they arrived"
     if partitions.has_partition_key(folder):
         return None
