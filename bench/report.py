@@ -29,7 +29,8 @@ def combine(parts: list[dict]) -> dict:
 
 
 def _sum(stages: dict, names) -> dict:
-    present = [stages[n] for n in names if stages.get(n, {}).get("status") != "absent"]
+    # absent (no asset for it yet) and skipped (--skip) stages have no measurement
+    present = [stages[n] for n in names if stages.get(n, {}).get("status") not in ("absent", "skipped")]
     return {"wall_s": round(sum(s["wall_s"] for s in present), 3), "cpu_s": round(sum(s["cpu_s"] for s in present), 3),
             "peak_tree_rss_mib": max((s["peak_tree_rss_mib"] for s in present), default=0.0)}
 
@@ -85,8 +86,8 @@ def judge(result: dict) -> dict:
 def table(result: dict) -> str:
     rows = [f"{'stage':<10} {'status':<8} {'wall s':>9} {'cpu s':>9} {'peak MiB':>9} {'tree MiB':>9}"]
     for name, s in result["stages"].items():
-        if s.get("status") == "absent":
-            rows.append(f"{name:<10} {'absent':<8}")
+        if s.get("status") in ("absent", "skipped"):
+            rows.append(f"{name:<10} {s['status']:<8}")
             continue
         rows.append(f"{name:<10} {s['status']:<8} {s['wall_s']:>9.1f} {s['cpu_s']:>9.1f} "
                     f"{s['peak_rss_mib']:>9.0f} {s['peak_tree_rss_mib']:>9.0f}")
