@@ -29,7 +29,8 @@ def combine(parts: list[dict]) -> dict:
 
 
 def _sum(stages: dict, names) -> dict:
-    present = [stages[n] for n in names if stages.get(n, {}).get("status") != "absent"]
+    # absent (no asset for it yet) and skipped (--skip) stages have no measurement
+    present = [stages[n] for n in names if stages.get(n, {}).get("status") not in ("absent", "skipped")]
     return {"wall_s": round(sum(s["wall_s"] for s in present), 3), "cpu_s": round(sum(s["cpu_s"] for s in present), 3),
             "peak_tree_rss_mib": max((s["peak_tree_rss_mib"] for s in present), default=0.0)}
 
@@ -85,8 +86,8 @@ def judge(result: dict) -> dict:
 def table(result: dict) -> str:
     rows = [f"{'stage':<10} {'status':<8} {'wall s':>9} {'cpu s':>9} {'peak MiB':>9} {'tree MiB':>9}"]
     for name, s in result["stages"].items():
-        if s.get("status") == "absent":
-            rows.append(f"{name:<10} {'absent':<8}")
+        if s.get("status") in ("absent", "skipped"):
+            rows.append(f"{name:<10} {s['status']:<8}")
             continue
         rows.append(f"{name:<10} {s['status']:<8} {s['wall_s']:>9.1f} {s['cpu_s']:>9.1f} "
                     f"{s['peak_rss_mib']:>9.0f} {s['peak_tree_rss_mib']:>9.0f}")
@@ -108,7 +109,15 @@ def table(result: dict) -> str:
         lines.append(f"CLV fit: {v.get('summary', v.get('status'))}")
     if "incremental" in c:
         i = c["incremental"]
-        lines.append(f"incremental: {i.get('status') or str(i.get('wall_ratio')) + 'x of full'}")
+        if i.get("status"):
+            lines.append(f"incremental: {i['status']}")
+        else:
+            p = i.get("partitioned_steps", {})
+            lines.append(f"daily run (partition {i.get('daily_partition')}) vs full build, ingest+checks+dbt: "
+                         f"{i['daily']['wall_s']:.1f}s vs {i['full_wall_s']:.1f}s = {i['wall_ratio']}x wall, "
+                         f"{i.get('cpu_ratio')}x cpu; partitioned steps (event ingest, incremental facts) "
+                         f"{p.get('daily_s')}s vs {p.get('full_s')}s = {p.get('ratio')}x for "
+                         f"{i.get('data', {}).get('fraction')} of the rows")
     lines.append("")
     for name, v in judge(result).items():
         mark = {True: "met", False: "MISSED", None: "n/a"}[v["met"]]

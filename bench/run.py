@@ -10,8 +10,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import data, report, stages
-from bench.incremental import incremental_models
+from bench import data, incremental, report, stages
 from bench.measure import run_measured
 from bench.scales import Scale
 
@@ -165,18 +164,10 @@ def _fit_json(argv, name, env, logs) -> dict:
         return {"process": m, "error": (lines or ["no output"])[-1]}
 
 
-def compare_incremental(run_dir: Path, env, logs: Path, stages_out: dict, present: dict) -> dict:
-    models = incremental_models()
-    if not models:
-        return {"status": "not available yet (no dbt model is materialized incrementally)"}
-    # The held-back delivery day arrives; the daily run loads it and rebuilds incrementally.
-    data.release_held_back(run_dir)
+def compare_incremental(run_dir: Path, env, logs: Path, stages_out: dict, present: dict, held_back_day) -> dict:
     parts = [part for stage, part in stages.PARTS if stage in report.PIPELINE_STAGES and present.get(part)]
-    daily = [_m(f"daily_{p.replace(':', '_')}", [PY, "-m", "bench.stage", p], env, logs) for p in parts]
-    daily_total = report.combine(daily)
-    full = report._sum(stages_out, report.PIPELINE_STAGES)
-    return {"models": models, "daily": daily_total, "full_wall_s": full["wall_s"],
-            "wall_ratio": report.ratio(daily_total["wall_s"], full["wall_s"])}
+    return incremental.compare(run_dir, logs, held_back_day, stages_out, parts,
+                               lambda name, argv: _m(name, argv, env, logs), PY)
 
 
 def run(scale: Scale, seed: int, root: Path, skip: set[str], keep_run_dir: bool = True) -> dict:
@@ -225,7 +216,8 @@ def run(scale: Scale, seed: int, root: Path, skip: set[str], keep_run_dir: bool 
     if "clv" not in skip:
         _say("CLV: ml.clv vs lifetimes")
         c["clv"] = compare_clv(run_dir, env, logs)
-    c["incremental"] = compare_incremental(run_dir, env, logs, stages_out, listing["present"])
+    c["incremental"] = compare_incremental(run_dir, env, logs, stages_out, listing["present"],
+                                         prepared["held_back_day"])
     result["targets"] = report.judge(result)
     result["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     if not keep_run_dir:

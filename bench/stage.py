@@ -1,8 +1,10 @@
-"""One pipeline part in this process: ``python -m bench.stage <part> [--full-refresh]``.
+"""One pipeline part in this process: ``python -m bench.stage <part> [--full-refresh] [--from D --to D]``.
 
 The parent measures this process (and dbt, its child). It runs the same Definitions,
 resources and executor as ``python -m orchestration build``, on a job limited to the
 part's selection; `--list` prints which parts are present (as JSON) and exits.
+A part with delivery-date partitions runs over ``--from``..``--to`` in one run (a single-run
+backfill), by default every delivery date in the landing zone (the full build).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ def main(argv=None) -> int:
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--full-refresh", action="store_true")
     parser.add_argument("--timings-out", help="write each step's and each dbt node's seconds here (JSON)")
+    parser.add_argument("--from", dest="date_from", help="first delivery date (default: the first one landed)")
+    parser.add_argument("--to", dest="date_to", help="last delivery date (default: --from, or the last one landed)")
     args = parser.parse_args(argv)
 
     from orchestration.settings import Settings, apply_quiet_network_env
@@ -44,11 +48,20 @@ def main(argv=None) -> int:
         return 3
     job = dg.define_asset_job(f"bench_{args.part.replace(':', '_')}", selection=chosen)
     run_config: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    if args.full_refresh and args.part == "dbt":
-        run_config["ops"] = {"warehouse_dbt_models": {"config": {"full_refresh": True}}}
     resolved = dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def(job.name)
+    if args.full_refresh and args.part == "dbt":
+        from orchestration.defs.dbt.assets import full_refresh_run_config
+
+        run_config.update(full_refresh_run_config(resolved))
+    partition_key, tags = None, {}
+    if resolved.partitions_def is not None:
+        first, last = delivery_window(settings.landing_dir, args.date_from, args.date_to)
+        if first == last:
+            partition_key = first
+        else:
+            tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
     result = resolved.execute_in_process(instance=dg.DagsterInstance.get(), run_config=run_config,
-                                         raise_on_error=False)
+                                         raise_on_error=False, partition_key=partition_key, tags=tags)
     if args.timings_out:
         write_timings(result, args.timings_out)
     if not result.success:
@@ -56,6 +69,18 @@ def main(argv=None) -> int:
         print(f"{args.part}: run {result.run_id} failed in {failed}", file=sys.stderr)
         return 1
     return 0
+
+
+def delivery_window(landing_dir, date_from: str | None, date_to: str | None) -> tuple[str, str]:
+    """The run's delivery dates: as given, else every date landed (what `orchestration build` does on a fresh warehouse)."""
+    if date_from:
+        return date_from, date_to or date_from
+    from orchestration.defs.ingest.partitions import delivery_dates
+
+    days = delivery_dates(landing_dir)
+    if not days:
+        raise SystemExit(f"no delivery folders under {landing_dir}: nothing to run a partition of")
+    return days[0], date_to or days[-1]
 
 
 def write_timings(result, path: str) -> None:

@@ -1,9 +1,12 @@
 """Command line for the warehouse: ``python -m orchestration build``.
 
 ``build`` is what the README's first command runs: it generates the demo landing
-zone when it is empty, then materializes every asset through Dagster (runs are
+zone when it is empty, then materializes every asset through Dagster in one run
+over a range of daily delivery-date partitions (a single-run backfill; runs are
 recorded under DAGSTER_HOME, so they appear in ``dagster dev`` afterwards) and
-prints what the warehouse now holds.
+prints what the warehouse now holds. ``--from/--to`` backfill a given range;
+without them the range is every date with something to load (see
+``orchestration/defs/ops/build_plan.py``).
 """
 
 from __future__ import annotations
@@ -57,6 +60,9 @@ def build(args) -> int:
     import dagster as dg
 
     from orchestration.definitions import defs
+    from orchestration.defs.dbt.assets import full_refresh_run_config
+    from orchestration.defs.ingest.partitions import DeliveryFolderError
+    from orchestration.defs.ops.build_plan import plan_build
     from orchestration.defs.ops.stale_runs import reap_dead_runs, this_process_tags
 
     instance = dg.DagsterInstance.get()
@@ -64,18 +70,38 @@ def build(args) -> int:
     # this run would wait for it forever. Fail such runs and free their slots first.
     reap_dead_runs(instance)
 
+    job = defs.resolve_job_def(args.job)
+    plan = None
+    if job.partitions_def is not None:  # build_warehouse; retrain_models is not partitioned
+        graph = defs.resolve_asset_graph()
+        partitioned = [k for k in job.asset_layer.executable_asset_keys if graph.get(k).partitions_def]
+        try:
+            plan = plan_build(settings.landing_dir, settings.duckdb_database, instance, partitioned,
+                              date_from=args.date_from, date_to=args.date_to, full_refresh=args.full_refresh)
+        except DeliveryFolderError as err:
+            print(f"Not started: {err}", file=sys.stderr)
+            return 2
+        print(f"{args.job}: {plan.describe()}")
+    elif args.date_from or args.date_to:
+        print(f"Not started: {args.job} is not partitioned, so --from/--to do not apply to it.", file=sys.stderr)
+        return 2
+
     started = time.perf_counter()
     # INFO keeps the console readable (asset materializations, check results, dbt lines); the
     # full DEBUG event log is still stored in the instance and shown in the UI.
     run_config = {"loggers": {"console": {"config": {"log_level": args.log_level}}}}
-    job = defs.resolve_job_def(args.job)
     if args.full_refresh:
-        # the dbt multi-asset runs as several steps (customer_360 waits for the ML tables)
-        run_config["ops"] = {node.name: {"config": {"full_refresh": True}} for node in job.graph.nodes
-                             if node.name.startswith("warehouse_dbt_models")}
+        run_config.update(full_refresh_run_config(job))
     tags = {**this_process_tags(), "orchestration/mode": "full_refresh" if args.full_refresh else "incremental"}
+    partition_key = None
+    if plan and plan.first == plan.last:
+        partition_key = plan.first
+    elif plan:
+        # What a single-run backfill of the range launches: one run, the range in its tags.
+        tags.update({"dagster/asset_partition_range_start": plan.first,
+                     "dagster/asset_partition_range_end": plan.last})
     result = job.execute_in_process(
-        instance=instance, run_config=run_config, raise_on_error=False, tags=tags)
+        instance=instance, run_config=run_config, raise_on_error=False, tags=tags, partition_key=partition_key)
     elapsed = time.perf_counter() - started
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
@@ -95,8 +121,13 @@ def main(argv=None) -> int:
     b.add_argument("--customers", type=int, default=10_000, help="demo scale when generating (default 10,000)")
     b.add_argument("--days", type=int, default=365)
     b.add_argument("--seed", type=int, default=42)
+    b.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD",
+                   help="backfill: first delivery date to (re)load (default: every date with something to load)")
+    b.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD",
+                   help="backfill: last delivery date, inclusive (default: the --from date)")
     b.add_argument("--full-refresh", action="store_true",
-                   help="rebuild the incremental dbt models from all of raw (default: merge only new data)")
+                   help="rebuild the incremental dbt models from all of raw, over every delivery date present "
+                        "(default: merge only new data)")
     b.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     args = parser.parse_args(argv)
     return build(args)

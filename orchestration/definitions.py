@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.defs.dbt.assets import dbt_resource, warehouse_dbt_models
+from orchestration.defs.dbt.assets import DBT_ASSETS, dbt_resource
 from orchestration.defs.ingest.assets import ingest_assets
 from orchestration.defs.jobs import (
     build_warehouse_job,
@@ -31,7 +31,7 @@ export_settings_for_subprocesses(settings)
 # A production deployment without its secrets must not load at all: say which and how to fix it.
 check_production_secrets()
 
-_assets = [*ingest_assets, *privacy_assets, warehouse_dbt_models, *ml_assets]
+_assets = [*ingest_assets, *privacy_assets, *DBT_ASSETS, *ml_assets]
 
 defs = dg.Definitions(
     # The snapshot depends on whatever the other domains put in the published groups.

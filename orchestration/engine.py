@@ -179,17 +179,23 @@ def engine_from_env(duckdb_database: str | Path, data_dir: str | Path) -> Wareho
 def export_raw_parquet(con: duckdb.DuckDBPyConnection, raw_dir: str | Path, tables: list[str]) -> dict[str, int]:
     """Write ``raw.<table>`` as ``<raw_dir>/<table>/part-0.parquet``: the raw layout both engines read.
 
+    The pseudonym map (``staging.customer_pseudonyms``, which every staging model joins) goes along
+    as ``<raw_dir>/customer_pseudonyms/``: dbt reads it as a source like the raw tables.
     Rows are ordered by their load metadata so the same raw tables give the same files.
     """
     raw_dir = Path(raw_dir)
     counts = {}
-    for table in tables:
-        folder = raw_dir / table
+    relations = {table: (f"raw.{table}", "_source_file, _source_row") for table in tables}
+    has_map = con.execute("select count(*) from duckdb_tables() where schema_name = 'staging' "
+                          "and table_name = 'customer_pseudonyms'").fetchone()[0]
+    if has_map:
+        relations["customer_pseudonyms"] = ("staging.customer_pseudonyms", "customer_id")
+    for name, (relation, order) in relations.items():
+        folder = raw_dir / name
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob("*.parquet"):
             old.unlink()
         target = str(folder / "part-0.parquet").replace("'", "''")
-        con.execute(f"copy (select * from raw.{table} order by _source_file, _source_row) "
-                    f"to '{target}' (format parquet)")
-        counts[table] = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
+        con.execute(f"copy (select * from {relation} order by {order}) to '{target}' (format parquet)")
+        counts[name] = con.execute(f"select count(*) from {relation}").fetchone()[0]
     return counts

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+
+# First delivery date with a daily partition (PARTITIONS_START_DATE). It must be on or before the
+# oldest delivery folder: the demo generator's default year (365 days up to 2026-10-31) starts on 2025-11-01.
+DEFAULT_PARTITIONS_START_DATE = "2025-01-01"
 
 # Keep every tool quiet on the network: this machine (and many production ones) has none.
 QUIET_NETWORK_ENV = {
@@ -20,6 +25,15 @@ QUIET_NETWORK_ENV = {
     "GX_ANALYTICS_ENABLED": "false",
     "DAGSTER_DISABLE_TELEMETRY": "true",
 }
+
+
+def _iso_date(name: str, default: str) -> str:
+    value = os.environ.get(name) or default
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not a date: set it as YYYY-MM-DD (e.g. {default}), or unset it") from None
+    return value
 
 
 def _path(name: str, default: Path) -> Path:
@@ -49,6 +63,7 @@ class Settings:
     dagster_home: Path
     duckdb_threads: int | None
     duckdb_memory_limit: str | None
+    partitions_start_date: str
     privacy_dir: Path
     raw_event_retention_days: int
 
@@ -67,6 +82,7 @@ class Settings:
             dagster_home=_path("DAGSTER_HOME", data_dir / "dagster_home"),
             duckdb_threads=int(threads) if threads else None,
             duckdb_memory_limit=os.environ.get("DUCKDB_MEMORY_LIMIT") or None,
+            partitions_start_date=_iso_date("PARTITIONS_START_DATE", DEFAULT_PARTITIONS_START_DATE),
             privacy_dir=_path("PRIVACY_DIR", data_dir / "privacy"),
             raw_event_retention_days=_positive_int("RAW_EVENT_RETENTION_DAYS", 730),
         )

@@ -51,7 +51,7 @@ def test_ratios():
                "checks": {"wall_s": 5, "cpu_s": 4, "peak_tree_rss_mib": 400},
                "dbt": {"wall_s": 15, "cpu_s": 12, "peak_tree_rss_mib": 900},
                "ml": {"wall_s": 20, "cpu_s": 20, "peak_tree_rss_mib": 700},
-               "report": {"status": "absent"}}
+               "report": {"status": "absent"}, "publish": {"status": "skipped"}}
     o = report.overhead(stages_, {"wall_s": 12.0, "cpu_s": 6.0})
     assert o == {"pipeline_wall_s": 30, "floor_wall_s": 12.0, "wall_ratio": 2.5, "cpu_ratio": 4.0}
     e = report.end_to_end(stages_)

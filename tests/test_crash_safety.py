@@ -105,14 +105,7 @@ import re  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
 
-import duckdb  # noqa: E402
-from warehouse_build import DEMO_CUSTOMERS, DEMO_DAYS, run_build, warehouse_env  # noqa: E402
-
-# Columns that record when or in which run something happened, not what the data is.
-_RUN_COLUMNS = re.compile(r"^(_batch_id|_loaded_at|source_loaded_at|_quarantined_at|dbt_\w+)$")
-# Tables compared by content; every other marts/ml table by row count.
-_CONTENT_TABLES = ("raw.*", "marts.fct_orders", "marts.fct_order_items", "marts.fct_sessions", "marts.customer_rfm",
-                   "marts.dim_customers", "marts.kpi_daily", "marts.fct_support_tickets", "marts.fct_survey_responses")
+from warehouse_build import DEMO_CUSTOMERS, DEMO_DAYS, run_build, warehouse_env, warehouse_state  # noqa: E402
 
 # Where to pull the plug, recognised in the build's console output.
 KILL_POINTS = {
@@ -123,34 +116,6 @@ KILL_POINTS = {
     # a model is being fitted
     "ml": re.compile(r" - ml__\w+ - "),
 }
-
-
-def warehouse_state(database: Path) -> dict[str, tuple]:
-    """Row count (and a content checksum for the key tables) of every table, without run bookkeeping."""
-    import hashlib
-
-    state = {}
-    with duckdb.connect(str(database), read_only=True) as con:
-        tables = con.execute(
-            "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE' "
-            "and table_schema in ('raw', 'marts', 'ml') order by 1, 2").fetchall()
-        for schema, table in tables:
-            name = f"{schema}.{table}"
-            count = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
-            if name in _CONTENT_TABLES or (schema == "raw" and "raw.*" in _CONTENT_TABLES):
-                cols = [r[0] for r in con.execute(
-                    "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
-                    "order by ordinal_position", [schema, table]).fetchall() if not _RUN_COLUMNS.match(r[0])]
-                rows = con.execute(f'select {", ".join(chr(34) + c + chr(34) for c in cols)} from "{schema}"."{table}"').fetchall()
-                digest = hashlib.sha256("\n".join(sorted(repr(r) for r in rows)).encode()).hexdigest()
-                state[name] = (count, digest)
-            else:
-                state[name] = (count,)
-        # the ledger: every landed file loaded exactly once
-        state["quality.ingest_files"] = tuple(con.execute(
-            "select source, count(*), count(distinct source_file), sum(rows_loaded), sum(rows_quarantined) "
-            "from quality.ingest_files where status = 'loaded' group by 1 order by 1").fetchall())
-    return state
 
 
 def _crash_build_at(data_dir: Path, point: str) -> str:

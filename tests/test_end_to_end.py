@@ -45,6 +45,21 @@ def test_build_reports_success_and_every_mart(built_warehouse):
     assert schemas <= {"raw", "staging", "intermediate", "marts", "ml", "quality"}, schemas
 
 
+def test_first_build_is_one_run_over_every_delivery_date(built_warehouse):
+    """`make run` on an empty landing zone: one single-run backfill over every delivery date present."""
+    import dagster as dg
+
+    days = sorted({d.name for d in built_warehouse.landing_dir.glob("*/*") if d.is_dir()})
+    assert f"delivery date(s) {days[0]} to {days[-1]} ({len(days)} daily partition(s), one run)" \
+        in built_warehouse.build_output
+    with dg.DagsterInstance.from_config(str(built_warehouse.data_dir / "dagster_home")) as instance:
+        first = instance.get_run_records(order_by="create_timestamp", ascending=True, limit=1)[0].dagster_run
+        assert (first.tags["dagster/asset_partition_range_start"], first.tags["dagster/asset_partition_range_end"]) \
+            == (days[0], days[-1])
+        for key in (["raw", "orders"], ["raw", "web_events"], ["marts", "fct_orders"]):
+            assert instance.get_materialized_partitions(dg.AssetKey(key)) >= set(days), key
+
+
 def _deleted_since_load(built_warehouse, table: str) -> int:
     """Rows taken out of a table after ingest, each on record: erasures (audit log) and retention (its log)."""
     erased = built_warehouse.query("select coalesce(sum(rows_affected), 0) from quality.privacy_audit "
@@ -150,15 +165,20 @@ def test_cancelled_and_returned_orders_do_not_count_towards_rfm(built_warehouse)
 
 
 def test_running_the_build_again_changes_nothing(built_warehouse):
-    from warehouse_build import run_build
+    """A second `make run`: nothing new, so it re-runs the latest delivery date's partition (the whole job),
+    loads nothing twice and leaves every table as it was: raw (load metadata included) and the key marts
+    by content, every other marts/ml table by row count."""
+    from warehouse_build import run_build, warehouse_state
 
-    before = built_warehouse.query(
-        "select (select count(*) from raw.orders), (select count(*) from raw.web_events), "
-        "(select count(*) from marts.fct_orders), (select sum(monetary) from marts.customer_rfm)")
+    before = warehouse_state(built_warehouse.database, with_run_columns=True)
     proc = run_build(built_warehouse.data_dir)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     assert "Using the files already in" in proc.stdout
-    after = built_warehouse.query(
-        "select (select count(*) from raw.orders), (select count(*) from raw.web_events), "
-        "(select count(*) from marts.fct_orders), (select sum(monetary) from marts.customer_rfm)")
-    assert after == before
+    assert "build_warehouse: delivery date(s) 2026-10-31 (1 daily partition(s), one run): every file is loaded" \
+        in proc.stdout
+    after = warehouse_state(built_warehouse.database, with_run_columns=True)
+    # ml.model_runs is the models' run history: one more row per model and run, by design
+    (runs_before,), (runs_after,) = before.pop("ml.model_runs"), after.pop("ml.model_runs")
+    assert runs_after > runs_before
+    assert after == before, {k: (before.get(k), after.get(k)) for k in before.keys() | after.keys()
+                             if before.get(k) != after.get(k)}

@@ -23,15 +23,20 @@ from orchestration.defs.ops.landing_sensor import SETTLE_SECONDS, landing_zone_s
 from orchestration.defs.serving.assets import SNAPSHOT_KEY
 
 OLD = time.time() - 3600  # an mtime well past the settling time
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
-def test_daily_schedule_runs_the_whole_build():
+def test_daily_schedule_runs_the_whole_build_for_yesterdays_delivery_date():
     schedule = defs.resolve_schedule_def("daily_build_warehouse")
     assert schedule.job_name == "build_warehouse"
     assert schedule.cron_schedule == "0 4 * * *"
-    context = dg.build_schedule_context(scheduled_execution_time=datetime.now(timezone.utc))
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 1, 4, tzinfo=timezone.utc),
+                                        repository_def=defs.get_repository_def())
     requests = list(schedule.evaluate_tick(context).run_requests)
     assert len(requests) == 1
+    # at 04:00 the previous day's folders are complete; today's (also a partition) has barely started
+    assert requests[0].partition_key == "2026-10-31"
+    assert requests[0].tags["dagster/partition"] == "2026-10-31"
     job = defs.resolve_job_def("build_warehouse")
     keys = set(job.asset_layer.executable_asset_keys)
     assert {dg.AssetKey(["raw", "orders"]), dg.AssetKey(["marts", "customer_rfm"]), SNAPSHOT_KEY} <= keys
@@ -77,6 +82,7 @@ def test_landing_sensor_starts_one_run_per_new_delivery(tmp_path, monkeypatch):
     (request,) = first.run_requests
     assert request.tags["landing/new_files"] == "2"
     assert request.tags["landing/sources"] == "customers,orders"
+    assert request.partition_key == "2026-01-01"  # the delivery date of the new files
 
     # nothing new: no run
     assert isinstance(_tick(first.cursor), dg.SkipReason)
@@ -86,6 +92,7 @@ def test_landing_sensor_starts_one_run_per_new_delivery(tmp_path, monkeypatch):
     second = _tick(first.cursor)
     (request2,) = second.run_requests
     assert request2.tags["landing/new_files"] == "1" and request2.run_key != request.run_key
+    assert request2.partition_key == "2026-01-02"
 
     # a file of the same delivery with the very same mtime but a new name is still new
     _land(landing, "orders/2026-01-02/orders_3.csv", mtime=OLD + 60)
@@ -98,6 +105,46 @@ def test_landing_sensor_starts_one_run_per_new_delivery(tmp_path, monkeypatch):
     os.utime(fresh, (time.time() - SETTLE_SECONDS - 1,) * 2)
     fourth = _tick(third.cursor)
     assert [r.tags["landing/new_files"] for r in fourth.run_requests] == ["1"]
+
+
+def test_landing_sensor_picks_up_a_late_file_in_an_old_folder(tmp_path, monkeypatch):
+    landing = tmp_path / "landing"
+    monkeypatch.setenv("LANDING_DIR", str(landing))
+    for day in ("2026-01-01", "2026-01-02", "2026-01-03"):
+        _land(landing, f"orders/{day}/orders.csv", mtime=OLD)
+    first = _tick(None)
+    # several delivery dates at once: one run over their range (a single-run backfill), not three full runs
+    (request,) = first.run_requests
+    assert request.partition_key is None
+    assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("2026-01-01", "2026-01-03")
+
+    # a file delivered late into the first day's folder: a run of that day's partition only
+    _land(landing, "orders/2026-01-01/orders_late.csv", mtime=OLD + 60)
+    late = _tick(first.cursor)
+    (late_request,) = late.run_requests
+    assert late_request.partition_key == "2026-01-01" and RANGE_START not in late_request.tags
+    assert late_request.tags["landing/delivery_dates"] == "2026-01-01"
+
+    # Dagster accepts the request for the real job: the partition exists and resolves to its tags
+    job = defs.resolve_job_def("build_warehouse")
+    with dg.instance_for_test() as instance:
+        resolved = late_request.with_resolved_tags_and_config(job, [], instance)
+    assert resolved.tags["dagster/partition"] == "2026-01-01"
+
+
+def test_landing_sensor_reports_folders_that_are_not_partitions(tmp_path, monkeypatch):
+    landing = tmp_path / "landing"
+    monkeypatch.setenv("LANDING_DIR", str(landing))
+    _land(landing, "orders/2026-13-01/orders.csv")  # not a date
+    _land(landing, "orders/1999-01-01/orders.csv")  # before the first partition
+    skipped = _tick(None)
+    assert not skipped.run_requests
+    assert "orders/1999-01-01" in skipped.skip_reason.skip_message
+    # the good files of the same tick still start their run; the bad folders are logged, not requested
+    _land(landing, "orders/2026-01-05/orders.csv", mtime=OLD + 60)
+    _land(landing, "orders/2026-13-02/orders.csv", mtime=OLD + 60)
+    (request,) = _tick(skipped.cursor).run_requests
+    assert request.partition_key == "2026-01-05" and request.tags["landing/new_files"] == "1"
 
 
 def test_landing_sensor_run_key_is_stable_for_the_same_files(tmp_path, monkeypatch):

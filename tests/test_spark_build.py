@@ -33,7 +33,9 @@ pytest.importorskip("dbt.adapters.spark", reason="the spark extra is not install
 from landing.contract import SOURCES  # noqa: E402
 from landing.generate.pipeline import generate  # noqa: E402
 from orchestration.defs.ingest.loader import load_source  # noqa: E402
+from orchestration.defs.privacy.pseudonyms import refresh_pseudonyms  # noqa: E402
 from orchestration.engine import DuckDBEngine, SparkEngine, WarehouseEngine, export_raw_parquet  # noqa: E402
+from warehouse_build import fixed_pseudonym_key  # noqa: E402
 
 pytestmark = [
     pytest.mark.slow,
@@ -79,6 +81,7 @@ def builds(tmp_path_factory):
     with duckdb.connect(str(work / "ingest.duckdb")) as con:
         for name in SOURCES:
             load_source(con, name, work / "landing", batch_id=f"test-{name}")
+        refresh_pseudonyms(con, fixed_pseudonym_key())
         raw_counts = export_raw_parquet(con, work / "raw", list(SOURCES))
 
     base = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}

@@ -1,4 +1,4 @@
-"""The Dagster UI in a real headless Chromium: the asset graph, and a materialization launched from it."""
+"""The Dagster UI in a real headless Chromium: the asset graph, a materialization and a backfill of a date range."""
 
 from __future__ import annotations
 
@@ -149,3 +149,87 @@ def test_a_materialization_launched_in_the_ui_succeeds(dagster_ui, page):
     page.goto(f"{dagster_ui['url']}/runs/{runs[0].run_id}")
     page.get_by_text("Success", exact=False).first.wait_for(state="visible")
     page.screenshot(path=str(dagster_ui["root"] / "run.png"))
+
+
+def _wait_for_runs(instance: dg.DagsterInstance, run_filter: dg.RunsFilter | None = None,
+                   not_in: frozenset = frozenset(), timeout: float = 300):
+    """The runs matching ``run_filter`` (and not in ``not_in``) once they have all finished (at least one)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = [r for r in instance.get_runs(filters=run_filter) if r.run_id not in not_in]
+        if runs and all(r.is_finished for r in runs):
+            return runs
+        time.sleep(2)
+    raise AssertionError(f"runs {run_filter} did not finish within {timeout}s: {instance.get_runs(filters=run_filter)}")
+
+
+def _run_events(instance: dg.DagsterInstance, run_id: str) -> str:
+    return "\n".join(f"{e.dagster_event.event_type_value if e.dagster_event else '-'}: {e.message}"
+                     for e in instance.all_logs(run_id))[-4000:]
+
+
+@pytest.mark.slow
+def test_a_backfill_of_a_date_range_launched_in_the_ui_loads_those_delivery_folders_in_one_run(dagster_ui, page):
+    days = sorted(d.name for d in (dagster_ui["data"] / "landing" / "orders").iterdir())
+    assert len(days) == 3, days
+    first, last = days[0], days[1]  # the third day stays unloaded
+    with dg.DagsterInstance.from_config(str(dagster_ui["home"])) as instance:
+        # raw.orders' suite checks that every order's customer is known: load the customers first (not partitioned)
+        page.goto(f"{dagster_ui['url']}/assets/raw/customers")
+        _dismiss_welcome(page)
+        earlier = frozenset(r.run_id for r in instance.get_runs())
+        page.locator("button", has_text="Materialize").first.click()
+        [customers_run] = _wait_for_runs(instance, not_in=earlier)
+        assert customers_run.status == dg.DagsterRunStatus.SUCCESS, _run_events(instance, customers_run.run_id)
+
+        # The backfill: raw/orders' page, Materialize, a range of delivery dates, Launch backfill.
+        page.goto(f"{dagster_ui['url']}/assets/raw/orders")
+        page.locator("button", has_text="Materialize").first.click()
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_text("Backfills all partitions in a single run.").wait_for(state="visible")
+        selector = dialog.get_by_placeholder("No matching partitions")
+        selector.fill(f"[{first}...{last}]")
+        selector.press("Enter")
+        dialog.get_by_text("2 partitions", exact=True).wait_for(state="visible")
+        page.screenshot(path=str(dagster_ui["root"] / "backfill_dialog.png"))
+        dialog.get_by_role("button", name="Launch backfill").click()
+        dialog.wait_for(state="hidden")
+
+        # the daemon picks the backfill up and runs it: one run for the whole range
+        deadline = time.monotonic() + 120
+        while not instance.get_backfills() and time.monotonic() < deadline:
+            time.sleep(1)
+        [backfill] = instance.get_backfills()
+        [run] = _wait_for_runs(instance, dg.RunsFilter(tags={"dagster/backfill": backfill.backfill_id}))
+        assert run.status == dg.DagsterRunStatus.SUCCESS, (
+            f"run events:\n{_run_events(instance, run.run_id)}\n\ndagster dev log:\n{dagster_ui['log'].read_text()[-3000:]}")
+        assert (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"]) \
+            == (first, last)
+        assert instance.get_materialized_partitions(dg.AssetKey(["raw", "orders"])) == {first, last}
+        # and marks the backfill done once it has seen its run's materializations
+        deadline = time.monotonic() + 180
+        while instance.get_backfill(backfill.backfill_id).status.value == "REQUESTED":
+            assert time.monotonic() < deadline, "the daemon never completed the backfill"
+            time.sleep(2)
+        assert instance.get_backfill(backfill.backfill_id).status.value == "COMPLETED_SUCCESS"
+
+    # exactly the two days' folders were loaded, every record of them (loaded or quarantined)
+    import duckdb
+
+    from orchestration.defs.ingest.files import count_records, discover
+
+    with duckdb.connect(str(dagster_ui["data"] / "warehouse.duckdb"), read_only=True) as con:
+        loaded = dict(con.execute("select split_part(_source_file, '/', 2), count(*) from raw.orders group by 1"
+                                  ).fetchall())
+        ledger = {d: (landed, ok) for d, landed, ok in con.execute(
+            "select delivery_date, sum(rows_landed), sum(rows_loaded) from quality.ingest_files "
+            "where source = 'orders' group by 1").fetchall()}
+    assert set(loaded) == set(ledger) == {first, last}
+    for day in (first, last):
+        landed = sum(count_records(f) for f in discover(dagster_ui["data"] / "landing", "orders", {day}))
+        assert ledger[day] == (landed, loaded[day]), day
+    page.goto(f"{dagster_ui['url']}/runs/b/{backfill.backfill_id}")
+    page.get_by_text(f"{first}...{last}", exact=True).wait_for(state="visible")
+    page.get_by_text("100% completed", exact=True).first.wait_for(state="visible")
+    page.get_by_text("Succeeded", exact=True).first.wait_for(state="visible")
+    page.screenshot(path=str(dagster_ui["root"] / "backfill.png"))

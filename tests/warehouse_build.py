@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -99,3 +101,41 @@ def run_build(data_dir: Path, *extra: str) -> subprocess.CompletedProcess:
          *extra],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=900,
     )
+
+
+# Columns that record when or in which run something happened, not what the data is.
+_RUN_COLUMNS = re.compile(r"^(_batch_id|_loaded_at|source_loaded_at|_quarantined_at|dbt_\w+)$")
+# Tables compared by content; every other marts/ml table by row count.
+_CONTENT_TABLES = ("raw.*", "marts.fct_orders", "marts.fct_order_items", "marts.fct_sessions", "marts.customer_rfm",
+                   "marts.dim_customers", "marts.kpi_daily", "marts.fct_support_tickets", "marts.fct_survey_responses")
+
+
+def warehouse_state(database: Path, with_run_columns: bool = False) -> dict[str, tuple]:
+    """Row count (and an order-independent content checksum for raw and the key marts) of every table.
+
+    Columns saying when or in which run a row was loaded are left out unless ``with_run_columns``
+    (a re-run that loads nothing must not even touch them).
+    """
+    state = {}
+    with duckdb.connect(str(database), read_only=True) as con:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE' "
+            "and table_schema in ('raw', 'marts', 'ml') order by 1, 2").fetchall()
+        for schema, table in tables:
+            name = f"{schema}.{table}"
+            count = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+            if name in _CONTENT_TABLES or (schema == "raw" and "raw.*" in _CONTENT_TABLES):
+                cols = [r[0] for r in con.execute(
+                    "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+                    "order by ordinal_position", [schema, table]).fetchall()
+                        if with_run_columns or not _RUN_COLUMNS.match(r[0])]
+                rows = con.execute(f'select {", ".join(chr(34) + c + chr(34) for c in cols)} from "{schema}"."{table}"').fetchall()
+                digest = hashlib.sha256("\n".join(sorted(repr(r) for r in rows)).encode()).hexdigest()
+                state[name] = (count, digest)
+            else:
+                state[name] = (count,)
+        # the ledger: every landed file loaded exactly once
+        state["quality.ingest_files"] = tuple(con.execute(
+            "select source, count(*), count(distinct source_file), sum(rows_loaded), sum(rows_quarantined) "
+            "from quality.ingest_files where status = 'loaded' group by 1 order by 1").fetchall())
+    return state

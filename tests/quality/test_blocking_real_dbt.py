@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from dagster_duckdb import DuckDBResource
 
-from orchestration.defs.dbt.assets import dbt_resource, warehouse_dbt_models
+from orchestration.defs.dbt.assets import DBT_ASSETS, dbt_resource
 from orchestration.defs.ingest.assets import ingest_assets
 from orchestration.defs.quality.checks import quality_checks
 
@@ -37,9 +37,10 @@ def test_failing_raw_orders_suite_stops_the_real_dbt_models(tmp_path, monkeypatc
     monkeypatch.setenv("DUCKDB_DATABASE", str(data / "warehouse.duckdb"))
     raw = [a for a in ingest_assets if a.key.path[1] in ("customers", "orders")]
     result = dg.materialize(
-        [*raw, warehouse_dbt_models, *quality_checks],
+        [*raw, *DBT_ASSETS, *quality_checks],
         selection=dg.AssetSelection.assets(*[a.key for a in raw]) | dg.AssetSelection.assets(["marts", "fct_orders"]),
         resources={"warehouse": DuckDBResource(database=str(data / "warehouse.duckdb")), "dbt": dbt_resource},
+        partition_key="2026-03-01",  # the delivery date: raw.orders and fct_orders are partitioned by it
         raise_on_error=False,
     )
     evaluations = {e.asset_key.to_user_string(): e.passed for e in result.get_asset_check_evaluations()}

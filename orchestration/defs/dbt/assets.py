@@ -1,4 +1,11 @@
-"""The dbt project as Dagster assets: one ``DbtProject``, one ``@dbt_assets`` running ``dbt build``.
+"""The dbt project as Dagster assets: one ``DbtProject``, two ``@dbt_assets`` running ``dbt build``.
+
+* ``incremental_dbt_facts``: the incremental models (``fct_orders``, ``fct_order_items``), partitioned
+  by delivery date like the event sources they read. A run passes its partition window to dbt as
+  ``--vars`` (``delivery_date_from`` / ``delivery_date_to``; ``macros/incremental.sql``), so a daily run
+  merges that day's orders and re-running a partition recomputes exactly its rows. A backfill of a
+  range is one run and one dbt invocation (``BackfillPolicy.single_run``).
+* ``warehouse_dbt_models``: everything else, unpartitioned (tables rebuilt whole every run).
 
 dbt tests arrive as asset checks on the models they test. Asset keys are
 ``[schema, name]`` for every dbt node, so the dbt sources line up with the
@@ -16,6 +23,7 @@ from typing import Any, Optional
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from orchestration.defs.ingest.partitions import PARTITIONED_TAG, SINGLE_RUN, delivery_date_partitions
 from orchestration.settings import DBT_PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
@@ -36,12 +44,15 @@ class WarehouseTranslator(DagsterDbtTranslator):
         if props["resource_type"] == "source":
             return spec.replace_attributes(key=dg.AssetKey([schema, name]))
         owner = _LAYER_OWNERS.get(schema)
-        return spec.replace_attributes(
+        spec = spec.replace_attributes(
             key=dg.AssetKey([schema, name]),
             group_name=schema,
             owners=[owner] if owner else spec.owners,
             kinds={"dbt", "duckdb"},
         )
+        if props.get("config", {}).get("materialized") == "incremental":  # the partitioned ones (INCREMENTAL_SELECT)
+            spec = spec.merge_attributes(tags=PARTITIONED_TAG)
+        return spec
 
 
 class DbtBuildConfig(dg.Config):
@@ -50,27 +61,17 @@ class DbtBuildConfig(dg.Config):
     full_refresh: bool = False
     rfm_reference_date: Optional[str] = None  # YYYY-MM-DD; default: the latest order date
     # Delivery-date window (YYYY-MM-DD) whose raw rows the incremental facts recompute besides
-    # everything loaded since their last build. Default: the run's partition window, if any.
+    # everything loaded since their last build. Default: the run's partition window.
     delivery_date_from: Optional[str] = None
     delivery_date_to: Optional[str] = None
 
 
-# Tags Dagster puts on a run of one partition or of a range (a single-run backfill).
-PARTITION_TAG = "dagster/partition"
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
+# The incremental models are the partitioned ones, read off the manifest by dbt's own selector.
+INCREMENTAL_SELECT = "config.materialized:incremental"
 
 
-def partition_window(tags: Mapping[str, str]) -> tuple[Optional[str], Optional[str]]:
-    """The delivery dates of a partitioned run, from its tags (None, None for an unpartitioned run)."""
-    if tags.get(RANGE_START_TAG):
-        return tags[RANGE_START_TAG], tags.get(RANGE_END_TAG) or tags[RANGE_START_TAG]
-    if tags.get(PARTITION_TAG):
-        return tags[PARTITION_TAG], tags[PARTITION_TAG]
-    return None, None
-
-
-def dbt_build_args(config: DbtBuildConfig, tags: Mapping[str, str] | None = None) -> list[str]:
+def dbt_build_args(config: DbtBuildConfig, window: tuple[str, str] | None = None) -> list[str]:
+    """``dbt build`` arguments; ``window`` is the run's (first, last) delivery date, if partitioned."""
     args = ["build"]
     if config.full_refresh:
         args.append("--full-refresh")
@@ -78,8 +79,8 @@ def dbt_build_args(config: DbtBuildConfig, tags: Mapping[str, str] | None = None
     if config.rfm_reference_date:
         dbt_vars["rfm_reference_date"] = config.rfm_reference_date
     date_from, date_to = config.delivery_date_from, config.delivery_date_to
-    if not date_from:
-        date_from, date_to = partition_window(tags or {})
+    if not date_from and window:
+        date_from, date_to = window
     if date_from:
         dbt_vars["delivery_date_from"] = date_from
         dbt_vars["delivery_date_to"] = date_to or date_from
@@ -91,11 +92,41 @@ def dbt_build_args(config: DbtBuildConfig, tags: Mapping[str, str] | None = None
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
+    select=INCREMENTAL_SELECT,
+    dagster_dbt_translator=WarehouseTranslator(),
+    partitions_def=delivery_date_partitions,
+    backfill_policy=SINGLE_RUN,
+    pool="duckdb_writer",
+)
+def incremental_dbt_facts(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
+    window = context.partition_key_range  # one day, or the range of a single-run backfill
+    context.log.info(f"incremental facts: delivery window {window.start} to {window.end}")
+    yield from dbt.cli(dbt_build_args(config, (window.start, window.end)), context=context).stream()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    exclude=INCREMENTAL_SELECT,
     dagster_dbt_translator=WarehouseTranslator(),
     pool="duckdb_writer",
 )
 def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
-    yield from dbt.cli(dbt_build_args(config, context.run.tags), context=context).stream()
+    yield from dbt.cli(dbt_build_args(config), context=context).stream()
+
+
+DBT_ASSETS = (incremental_dbt_facts, warehouse_dbt_models)
+
+
+def full_refresh_run_config(job: dg.JobDefinition) -> dict:
+    """Run config setting ``full_refresh`` on every dbt step of ``job``.
+
+    A dbt multi-asset can run as several steps (``warehouse_dbt_models``, ``warehouse_dbt_models_2``...)
+    when other assets sit between its models (the incremental facts, the ML tables).
+    """
+    names = tuple(a.op.name for a in DBT_ASSETS)
+    return {"ops": {node.name: {"config": {"full_refresh": True}} for node in job.graph.nodes
+                    if node.name.startswith(names)}}
 
 
 # The dbt installed in this Python environment, so the code location works without an activated venv.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections.abc import Container
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,13 +34,19 @@ class LandedFile:
         assert self.file_format in FILE_FORMATS
 
 
-def discover(landing_dir: Path, source: str) -> list[LandedFile]:
-    """All files delivered for a source, sorted by delivery date then name."""
+def discover(landing_dir: Path, source: str, delivery_dates: Container[str] | None = None) -> list[LandedFile]:
+    """Files delivered for a source, sorted by delivery date then name.
+
+    ``delivery_dates`` (anything supporting ``in``, e.g. a partition window) limits the folders
+    looked into, so loading one day never lists or hashes the rest of the history.
+    """
     source_dir = landing_dir / source
     if not source_dir.is_dir():
         return []
     found = []
     for date_dir in sorted(p for p in source_dir.iterdir() if p.is_dir()):
+        if delivery_dates is not None and date_dir.name not in delivery_dates:
+            continue
         for path in sorted(date_dir.iterdir()):
             fmt = _EXTENSIONS.get(path.suffix.lower())
             if fmt is None or not path.is_file():

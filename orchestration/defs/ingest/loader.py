@@ -22,7 +22,7 @@ so a crash leaves either all of a file or none of it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -353,9 +353,13 @@ def load_source(
     group_bytes: int = DEFAULT_GROUP_BYTES,
     progress=None,
     rejected_dir: Path | None = None,
+    delivery_dates: Container[str] | None = None,
     suppress: SuppressionFilter | None = None,
 ) -> SourceLoadResult:
     """Load the new files of a source; whole-file problems are moved to ``rejected_dir``.
+
+    ``delivery_dates`` limits the load to those delivery folders (a partition or a range of them);
+    by default every folder is looked at. Duplicate deliveries are still found across all folders.
 
     ``rejected_dir`` defaults to ``rejected_files`` beside the landing folder (the
     Settings default). Raises ``RejectedFilesError`` after loading the good files when
@@ -377,7 +381,7 @@ def load_source(
     hashes: dict[str, str] = {}
     replaced: set[str] = set()
     duplicates: list[tuple[landing_files.LandedFile, str, str]] = []
-    for landed in landing_files.discover(landing_dir, source.name):
+    for landed in landing_files.discover(landing_dir, source.name, delivery_dates):
         known = ledger.get(landed.relative_path)
         if known and known[1] == landed.size_bytes:
             digest = known[0]

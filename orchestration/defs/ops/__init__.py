@@ -1,1 +1,1 @@
-"""Running the warehouse unattended: the landing-zone sensor and run-failure alerts."""
+"""Running the warehouse: the landing-zone sensor, run-failure alerts, dead-run clean-up and the CLI build's plan."""

@@ -1,9 +1,18 @@
-"""Start ``build_warehouse`` when new files land.
+"""Start ``build_warehouse`` for the delivery dates whose folders received new files.
+
+A new file in ``<source>/<YYYY-MM-DD>/`` requests a run of that date's partition: today's folder
+as files arrive, and an old folder when a late file is dropped into it (the run reloads that
+partition's folders; the ingest's ledger skips what it already has, and the incremental facts
+recompute the orders delivered that day). New files in several folders at once (an outage
+catching up, a bulk re-delivery) make one run over the range from the first to the last of
+those dates, like a single-run backfill, instead of one full run per date.
+
 The cursor is a watermark: the newest modification time already handed to a run, plus the
 names carrying exactly that time (several files of one delivery often share it). A file
 counts as new when it is newer than the watermark, or as new as it under a name not seen.
-Delivery tools must therefore give files their arrival time (``mv``/``cp`` do; ``cp -p`` or
-``rsync -t`` keep an old one: touch such files after copying).
+Files written into the folder (``cp``, or written next to it and renamed in) carry a fresh
+modification time; tools that keep an old one (``cp -p``, ``rsync -t``, ``mv`` of a file written
+long ago) need a ``touch`` after delivering, or a backfill of the date.
 """
 
 
@@ -17,11 +26,14 @@ import dagster as dg
 
 from landing.contract import SOURCES
 from orchestration.defs.ingest.files import discover
+from orchestration.defs.ingest.partitions import why_not_a_partition
 from orchestration.defs.jobs import build_warehouse_job
 from orchestration.settings import Settings
 
 # A file modified this recently may still be being written; it is picked up on a later tick.
 SETTLE_SECONDS = 30
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 @dataclass(frozen=True)
@@ -70,26 +82,54 @@ def run_key_for(fresh) -> str:
     return f"landing-{digest[:20]}"
 
 
+def delivery_date_of(relative_path: str) -> str:
+    return relative_path.split("/")[1]
+
+
+def partition_tags(dates: list[str]) -> tuple[str | None, dict[str, str]]:
+    """(partition_key, tags) of a run over ``dates``: one partition, or the range first..last in one run."""
+    first, last = min(dates), max(dates)
+    if first == last:
+        return first, {}
+    return None, {RANGE_START_TAG: first, RANGE_END_TAG: last}
+
+
 @dg.sensor(
     name="landing_zone_sensor",
     job=build_warehouse_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
-    description="Starts build_warehouse when new files appear under $LANDING_DIR/<source>/<YYYY-MM-DD>/ "
-                f"(files must be unchanged for {SETTLE_SECONDS}s first). Runs queue behind each other.",
+    description="Starts build_warehouse for the delivery date of new files under $LANDING_DIR/<source>/<YYYY-MM-DD>/ "
+                "(late files in an old folder too; several dates: one run over their range). Files must be "
+                f"unchanged for {SETTLE_SECONDS}s first. Runs queue behind each other.",
 )
 def landing_zone_sensor(context: dg.SensorEvaluationContext):
     landing_dir = Settings.from_env().landing_dir
     fresh, cursor = new_files(landed_files(landing_dir), Seen.parse(context.cursor), time.time_ns())
     if not fresh:
         return dg.SkipReason(f"no new files in {landing_dir}")
-    sources = sorted({p.split("/", 1)[0] for p, _, _ in fresh})
-    context.log.info(f"{len(fresh)} new file(s) for {', '.join(sources)}; starting build_warehouse")
+    problems = {folder: why for folder in sorted({p.rsplit("/", 1)[0] for p, _, _ in fresh})
+                if (why := why_not_a_partition(folder.split("/")[1]))}
+    for folder, why in problems.items():
+        context.log.warning(f"{landing_dir}/{folder} {why}; its files are not loaded")
+    loadable = [f for f in fresh if f[0].rsplit("/", 1)[0] not in problems]
+    if not loadable:
+        return dg.SensorResult(skip_reason=dg.SkipReason(
+            f"new files only in folders that are not delivery dates: {', '.join(problems)}"), cursor=cursor.dump())
+    dates = sorted({delivery_date_of(p) for p, _, _ in loadable})
+    sources = sorted({p.split("/", 1)[0] for p, _, _ in loadable})
+    partition_key, range_tags = partition_tags(dates)
+    context.log.info(f"{len(loadable)} new file(s) for {', '.join(sources)} in delivery date(s) "
+                     f"{', '.join(dates)}; starting build_warehouse for {dates[0]}"
+                     + (f" to {dates[-1]}" if len(dates) > 1 else ""))
     return dg.SensorResult(
         run_requests=[dg.RunRequest(
-            run_key=run_key_for(fresh),
-            tags={"trigger": "landing_zone_sensor", "landing/new_files": str(len(fresh)),
-                  "landing/sources": ",".join(sources)},
+            run_key=run_key_for(loadable),
+            partition_key=partition_key,
+            tags={"trigger": "landing_zone_sensor", "landing/new_files": str(len(loadable)),
+                  "landing/sources": ",".join(sources), "landing/delivery_dates": ",".join(dates) if len(dates) <= 5
+                  else f"{len(dates)} dates from {dates[0]} to {dates[-1]}",
+                  **range_tags},
         )],
         cursor=cursor.dump(),
     )

@@ -45,10 +45,17 @@ def _partition(context: dg.AssetCheckExecutionContext) -> "str | None":
     return op_context.partition_key if op_context.has_partition_key else None
 
 
-def build_suite_check(suite: Suite) -> dg.AssetChecksDefinition:
+def check_name(suite: Suite, asset_key_path: list[str]) -> str:
+    # On an asset that writes another table too, the name says which table the check validates.
+    return CHECK_NAME if asset_key_path == suite.asset_key_path else f"{CHECK_NAME}_{suite.table}"
+
+
+def build_suite_check(suite: Suite, asset_key_path: "list[str] | None" = None) -> dg.AssetChecksDefinition:
+    asset_key_path = asset_key_path or suite.asset_key_paths[0]
+
     @dg.asset_check(
-        asset=dg.AssetKey(suite.asset_key_path),
-        name=CHECK_NAME,
+        asset=dg.AssetKey(asset_key_path),
+        name=check_name(suite, asset_key_path),
         blocking=True,
         description=f"Expectation suite `{suite.path.name}` ({len(suite.expectations)} expectations); "
                     "blocks everything downstream when an expectation fails.",
@@ -58,7 +65,7 @@ def build_suite_check(suite: Suite) -> dg.AssetChecksDefinition:
         run_id = context.op_execution_context.run_id
         with warehouse.get_connection() as con:
             result = run_suite(con, suite)
-            history.append(con, result, "/".join(suite.asset_key_path), run_id, _partition(context))
+            history.append(con, result, "/".join(asset_key_path), run_id, _partition(context))
         docs = None
         try:
             docs = str(data_docs.publish(Settings.from_env().data_dir, result, run_id))
@@ -74,7 +81,7 @@ def build_suite_check(suite: Suite) -> dg.AssetChecksDefinition:
 
 
 def build_quality_checks(directory=EXPECTATIONS_DIR) -> list[dg.AssetChecksDefinition]:
-    return [build_suite_check(s) for s in discover_suites(directory)]
+    return [build_suite_check(s, key) for s in discover_suites(directory) for key in s.asset_key_paths]
 
 
 quality_checks = build_quality_checks()

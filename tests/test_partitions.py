@@ -1,0 +1,214 @@
+"""Daily delivery-date partitions: what is partitioned, what a partition loads, which range a build runs.
+
+Real files from the demo generator, the real loader on a real DuckDB file and a real (temporary)
+Dagster instance; the slow tests in ``test_partition_runs.py`` run the whole build.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import dagster as dg
+from landing.contract import SOURCES
+from landing.generate import generate
+from orchestration.defs.dbt.assets import DbtBuildConfig, dbt_build_args
+from orchestration.defs.ingest.loader import load_source
+from orchestration.defs.ingest.partitions import (
+    PARTITIONED_SOURCES,
+    DeliveryFolderError,
+    Window,
+    delivery_date_partitions,
+    delivery_dates,
+)
+from orchestration.defs.ops.build_plan import plan_build
+from orchestration.settings import DEFAULT_PARTITIONS_START_DATE
+
+FACTS = (dg.AssetKey(["marts", "fct_orders"]), dg.AssetKey(["marts", "fct_order_items"]))
+PARTITIONED_KEYS = [*(dg.AssetKey(["raw", s]) for s in PARTITIONED_SOURCES), *FACTS]
+
+
+@pytest.fixture(scope="module")
+def demo_landing(tmp_path_factory) -> Path:
+    """Five delivery days of demo files (2026-10-27 .. 2026-10-31), generated once for the module."""
+    root = tmp_path_factory.mktemp("partitions")
+    generate(out_dir=root / "landing", truth_dir=root / "truth", customers=60, days=5, seed=5, progress=None)
+    return root / "landing"
+
+
+@pytest.fixture
+def landing(demo_landing, tmp_path) -> Path:
+    copy = tmp_path / "landing"
+    shutil.copytree(demo_landing, copy)
+    return copy
+
+
+def raw_digest(database: Path, source: str) -> tuple[int, str]:
+    """Row count and an order-independent checksum of raw.<source> (every column, load metadata included)."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        rows = con.execute(f"select * from raw.{source}").fetchall()
+    return len(rows), hashlib.sha256("\n".join(sorted(map(repr, rows))).encode()).hexdigest()
+
+
+def load(database: Path, landing: Path, window: Window | None, sources=PARTITIONED_SOURCES) -> dict[str, int]:
+    with duckdb.connect(str(database)) as con:
+        return {s: load_source(con, s, landing, rejected_dir=landing.parent / "rejected", delivery_dates=window
+                               ).rows_landed for s in sources}
+
+
+def loaded_dates(database: Path, source: str) -> list[str]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return [r[0] for r in con.execute(
+            f"select distinct split_part(_source_file, '/', 2) from raw.{source} order by 1").fetchall()]
+
+
+def test_event_sources_and_incremental_facts_are_daily_partitions_backfilled_in_one_run():
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    partitioned = {k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None}
+    assert partitioned == set(PARTITIONED_KEYS)
+    for key in partitioned:
+        node = graph.get(key)
+        assert node.partitions_def == delivery_date_partitions
+        assert node.backfill_policy == dg.BackfillPolicy.single_run(), key
+    # dimension-like sources stay whole (read whole downstream; erasures apply whatever day is loaded)
+    for source in ("customers", "products", "social_mentions", "privacy_requests"):
+        assert graph.get(dg.AssetKey(["raw", source])).partitions_def is None
+    assert delivery_date_partitions.get_first_partition_key() == DEFAULT_PARTITIONS_START_DATE
+    # the demo generator's default year (2025-11-01 .. 2026-10-31) is covered, and so is today's folder
+    assert delivery_date_partitions.has_partition_key("2025-11-01")
+    assert delivery_date_partitions.get_last_partition_key() == datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    # the whole build is one partitioned job: the unpartitioned assets run in every partition's run
+    job = defs.resolve_job_def("build_warehouse")
+    assert job.partitions_def == delivery_date_partitions
+    assert dg.AssetKey(["raw", "customers"]) in job.asset_layer.executable_asset_keys
+
+
+def test_partition_window_reaches_dbt_as_vars():
+    args = dbt_build_args(DbtBuildConfig(), ("2026-10-01", "2026-10-07"))
+    assert args[:1] == ["build"]
+    assert json.loads(args[args.index("--vars") + 1]) == {"delivery_date_from": "2026-10-01",
+                                                          "delivery_date_to": "2026-10-07"}
+    # the unpartitioned dbt models get no window; explicit config wins over the partition
+    assert dbt_build_args(DbtBuildConfig()) == ["build"]
+    explicit = dbt_build_args(DbtBuildConfig(delivery_date_from="2026-09-01", full_refresh=True), ("2026-10-01",) * 2)
+    assert "--full-refresh" in explicit
+    assert json.loads(explicit[explicit.index("--vars") + 1])["delivery_date_from"] == "2026-09-01"
+
+
+def test_a_partition_loads_only_its_delivery_folders_and_reloading_it_changes_nothing(landing, tmp_path):
+    db = tmp_path / "wh.duckdb"
+    days = delivery_dates(landing)
+    assert days == ["2026-10-27", "2026-10-28", "2026-10-29", "2026-10-30", "2026-10-31"]
+
+    load(db, landing, Window(days[1], days[1]))
+    for source in ("orders", "web_events"):
+        assert loaded_dates(db, source) == [days[1]]
+    # a range of partitions (a single-run backfill) loads all its folders in one go
+    load(db, landing, Window(days[2], days[4]))
+    assert loaded_dates(db, "orders") == days[1:]
+
+    before = {s: raw_digest(db, s) for s in PARTITIONED_SOURCES}
+    assert load(db, landing, Window(days[1], days[4])) == {s: 0 for s in PARTITIONED_SOURCES}
+    assert {s: raw_digest(db, s) for s in PARTITIONED_SOURCES} == before
+
+    # a late file in an old folder is loaded by re-running that folder's partition, and only then
+    late = landing / "orders" / days[1] / "orders_late.csv"
+    with late.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(SOURCES["orders"].column_names)
+        writer.writerow(["OLATE0001", "C00000001", f"{days[1]}T10:00:00Z", "web", "completed", "30.00", "0.00",
+                         "4.90", "34.90", f"{days[1]}T10:00:00Z"])
+    assert load(db, landing, Window(days[4], days[4]), ["orders"]) == {"orders": 0}
+    assert load(db, landing, Window(days[1], days[1]), ["orders"]) == {"orders": 1}
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select _source_file from raw.orders where order_id = 'OLATE0001'").fetchall() == [
+            (f"orders/{days[1]}/orders_late.csv",)]
+
+    # a folder that is not a date belongs to no partition, even where its name would sort inside the window
+    stray = landing / "orders" / "2026-10-3"
+    stray.mkdir()
+    (stray / "orders_stray.csv").write_text(late.read_text(encoding="utf-8").replace("OLATE0001", "OSTRAY001"),
+                                            encoding="utf-8")
+    assert load(db, landing, Window(days[1], days[-1]), ["orders"]) == {"orders": 0}
+
+
+def _first_line(folder: Path) -> str:
+    return next(folder.glob("*.jsonl")).read_text(encoding="utf-8").splitlines()[0]
+
+
+def _materialize(instance: dg.DagsterInstance, keys, dates) -> None:
+    for key in keys:
+        for day in dates:
+            instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key, partition=day))
+
+
+def test_build_plan_covers_what_needs_loading_then_only_the_latest_day(landing, tmp_path):
+    db = tmp_path / "wh.duckdb"
+    days = delivery_dates(landing)
+    with dg.instance_for_test() as instance:
+        fresh = plan_build(landing, db, instance, PARTITIONED_KEYS)
+        assert (fresh.first, fresh.last, len(fresh.partition_keys)) == (days[0], days[-1], 5)
+        assert "5 date(s) with files not loaded yet" in fresh.reason
+
+        # everything loaded, but Dagster has no materialization (a new DAGSTER_HOME, a run that died)
+        load(db, landing, None)
+        unrecorded = plan_build(landing, db, instance, PARTITIONED_KEYS)
+        assert (unrecorded.first, unrecorded.last) == (days[0], days[-1])
+        assert "without a materialization" in unrecorded.reason and "not loaded" not in unrecorded.reason
+        _materialize(instance, PARTITIONED_KEYS[:-1], days)
+        assert plan_build(landing, db, instance, PARTITIONED_KEYS).reason.startswith("5 date(s) without")
+        _materialize(instance, PARTITIONED_KEYS[-1:], days)
+
+        # nothing to do: the latest day again, which loads nothing twice
+        idle = plan_build(landing, db, instance, PARTITIONED_KEYS)
+        assert (idle.first, idle.last) == (days[-1], days[-1])
+
+        # a late file in an old folder: that day only
+        event = json.loads(_first_line(landing / "web_events" / days[1]))
+        (landing / "web_events" / days[1] / "late.jsonl").write_text(
+            json.dumps({**event, "event_id": "ELATE0001"}) + "\n", encoding="utf-8")
+        late_plan = plan_build(landing, db, instance, PARTITIONED_KEYS)
+        assert (late_plan.first, late_plan.last) == (days[1], days[1])
+        # a file re-delivered under its name with more content counts as not loaded too
+        events = next((landing / "web_events" / days[2]).glob("*.jsonl"))
+        events.write_text(events.read_text(encoding="utf-8") + json.dumps({**event, "event_id": "EMORE0001"}) + "\n",
+                          encoding="utf-8")
+        grown = plan_build(landing, db, instance, PARTITIONED_KEYS)
+        assert (grown.first, grown.last) == (days[1], days[2])
+
+        # the CLI's --from/--to, and --full-refresh over every date present
+        asked = plan_build(landing, db, instance, PARTITIONED_KEYS, date_from=days[0], date_to=days[2])
+        assert (asked.first, asked.last, asked.reason) == (days[0], days[2], "the range asked for")
+        one = plan_build(landing, db, instance, PARTITIONED_KEYS, date_from=days[3])
+        assert (one.first, one.last) == (days[3], days[3])
+        full = plan_build(landing, db, instance, PARTITIONED_KEYS, full_refresh=True)
+        assert (full.first, full.last) == (days[0], days[-1])
+
+
+def test_build_plan_names_what_is_wrong_and_the_fix(landing, tmp_path):
+    db = tmp_path / "wh.duckdb"
+    with dg.instance_for_test() as instance:
+        with pytest.raises(DeliveryFolderError, match="--to 2026-10-01 is before --from 2026-10-05: swap them"):
+            plan_build(landing, db, instance, PARTITIONED_KEYS, date_from="2026-10-05", date_to="2026-10-01")
+        with pytest.raises(DeliveryFolderError, match="--from 2024-06-01 is before the first daily partition .*"
+                                                      "set PARTITIONS_START_DATE=2024-06-01"):
+            plan_build(landing, db, instance, PARTITIONED_KEYS, date_from="2024-06-01")
+        with pytest.raises(DeliveryFolderError, match="--to needs --from"):
+            plan_build(landing, db, instance, PARTITIONED_KEYS, date_to="2026-10-01")
+
+        # a folder that can never be a partition would never be loaded: refuse to start, and say why
+        stray = landing / "orders" / "2026-10-3"
+        stray.mkdir()
+        shutil.copy(next((landing / "orders" / "2026-10-30").iterdir()), stray / "orders.csv")
+        with pytest.raises(DeliveryFolderError, match=r"orders/2026-10-3 is not a delivery date \(YYYY-MM-DD\): "
+                                                      "move its files into the folder of the day they arrived"):
+            plan_build(landing, db, instance, PARTITIONED_KEYS)
