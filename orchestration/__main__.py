@@ -92,6 +92,12 @@ def build(args) -> int:
     run_config = {"loggers": {"console": {"config": {"log_level": args.log_level}}}}
     if args.full_refresh:
         run_config.update(full_refresh_run_config(job))
+    if args.rotate_pseudonym_key:
+        if not args.full_refresh:
+            print("Not started: --rotate-pseudonym-key changes every customer_key, so the incremental facts must be "
+                  "rebuilt too: add --full-refresh.", file=sys.stderr)
+            return 2
+        run_config.setdefault("ops", {})["staging__customer_pseudonyms"] = {"config": {"rotate_key": True}}
     tags = {**this_process_tags(), "orchestration/mode": "full_refresh" if args.full_refresh else "incremental"}
     partition_key = None
     if plan and plan.first == plan.last:
@@ -128,6 +134,9 @@ def main(argv=None) -> int:
     b.add_argument("--full-refresh", action="store_true",
                    help="rebuild the incremental dbt models from all of raw, over every delivery date present "
                         "(default: merge only new data)")
+    b.add_argument("--rotate-pseudonym-key", action="store_true",
+                   help="WAREHOUSE_PSEUDONYM_KEY was changed on purpose: give every customer a new customer_key "
+                        "(needs --full-refresh; see docs/privacy.md)")
     b.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     args = parser.parse_args(argv)
     return build(args)
