@@ -127,6 +127,11 @@ PLANTED = [
      "the buckets cover the whole holdout population"),
     ("ml.model_runs", "update ml.model_runs set metrics = json_object('auc', null) where model = 'churn'",
      "has its headline metrics present and finite"),
+    ("marts.customer_consent_history", "update marts.customer_consent_history set marketing_consent = not marketing_consent "
+     "where is_current and customer_key = (select min(customer_key) from marts.customer_consent_history)",
+     "the current period agrees with dim_customers.marketing_consent"),
+    ("marts.customer_consent_history", "delete from marts.customer_consent_history where is_current and customer_key = "
+     "(select min(customer_key) from marts.customer_consent_history)", "exactly one current consent per customer"),
 ]
 
 
