@@ -131,7 +131,7 @@ PLANTED = [
      "where is_current and customer_key = (select min(customer_key) from marts.customer_consent_history)",
      "the current period agrees with dim_customers.marketing_consent"),
     ("marts.customer_consent_history", "delete from marts.customer_consent_history where is_current and customer_key = "
-     "(select min(customer_key) from marts.customer_consent_history)", "exactly one current consent per customer"),
+     "(select min(customer_key) from marts.customer_consent_history)", "every customer has a current consent state"),
 ]
 
 
