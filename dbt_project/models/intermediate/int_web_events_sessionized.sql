@@ -1,3 +1,6 @@
+-- A table: fct_sessions, the funnel and the tests read it; as a view each would re-sort every event.
+{{ config(materialized='table') }}
+
 {%- set timeout_seconds = var('session_timeout_minutes') * 60 -%}
 
 with

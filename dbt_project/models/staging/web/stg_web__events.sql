@@ -1,3 +1,7 @@
+-- A table, not a view: the biggest source is read by sessionisation, identity resolution, the
+-- models' activity features and its own tests; as a view each of them would dedupe it again.
+{{ config(materialized='table') }}
+
 with
 
 source as (
