@@ -5,9 +5,9 @@ serving file, report and exports are all built without the person. In one transa
 
 * raw rows of every source that identify them (``subjects``), and the same in quarantine,
   including unparseable lines that merely contain one of their identifiers;
-* their rows in the CRM snapshot (by customer_key) and in every existing ``marts``/``ml``
-  table with a ``customer_key`` column, so the incremental facts (which a rebuild would not
-  touch) and a run that fails later hold nothing of them either;
+* their rows in every built table with a ``customer_key`` (the CRM snapshot, staging and
+  intermediate tables, marts, ml) and the events of their cookies, so the incremental facts
+  (which a rebuild would not touch) and a run that fails later hold nothing of them either;
 * their pseudonym (the key map row), so they can never be joined again;
 * the e-mail typed into the request itself.
 
@@ -33,7 +33,6 @@ from orchestration.secret_keys import PseudonymKey
 from . import audit, subjects, suppression
 from .pseudonyms import MAP_TABLE
 
-SNAPSHOT_TABLE = "intermediate.snap_crm__customers"
 ACCESS_EXPORT_SUFFIX = ".json"
 
 
@@ -91,11 +90,18 @@ def erase(con: duckdb.DuckDBPyConnection, key: PseudonymKey,
                         [request.request_id]).fetchone()[0]
         if n:
             entries.append(audit.AuditEntry("anonymised", "raw.privacy_requests", n, "e-mail of the request removed"))
-        keyed = ([SNAPSHOT_TABLE] if SNAPSHOT_TABLE in existing else []) + _tables_with_column(con, ("marts", "ml"), "customer_key")
+        # Built tables (staging and intermediate tables too, not only marts and ml): a run that fails
+        # after this step must not leave the person in any of them until the next rebuild.
+        built = ("marts", "ml", "staging", "intermediate")
+        keyed = [t for t in _tables_with_column(con, built, "customer_key") if t != MAP_TABLE]
         for table in keyed:
             n = _delete(con, table, "customer_key in (select v from _subject_customer_key)")
             if n:
                 entries.append(audit.AuditEntry("deleted", table, n))
+        for table in _tables_with_column(con, built, "anonymous_id"):
+            n = _delete(con, table, "anonymous_id in (select v from _subject_anonymous_id)")
+            if n:
+                entries.append(audit.AuditEntry("deleted", table, n, "events of cookies only this person used"))
         if MAP_TABLE in existing:
             n = _delete(con, MAP_TABLE, "customer_id in (select v from _subject_customer_id)")
             if n:
