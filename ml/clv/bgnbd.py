@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 from ml.clv._optim import maximise_log_params
 
@@ -59,6 +59,31 @@ def log_likelihood(r, alpha, a, b, frequency, recency, T) -> np.ndarray:
     return common + np.logaddexp(alive_term, dropped_term)
 
 
+def log_likelihood_gradient(r, alpha, a, b, frequency, recency, T) -> np.ndarray:
+    """Mean gradient of ``log_likelihood`` over (r, alpha, a, b), shape (4,).
+
+    The two terms combine through logaddexp, so each term's derivative is weighted by its share
+    of the likelihood (a softmax of the two log terms); d betaln(u, v)/du = psi(u) - psi(u + v).
+    """
+    x, t_x, T_ = _as_arrays(frequency, recency, T)
+    alive = betaln(a, b + x) - (r + x) * np.log(alpha + T_)
+    repeat = x > 0
+    dropped = np.full_like(x, -np.inf)
+    dropped[repeat] = betaln(a + 1.0, b + x[repeat] - 1.0) - (r + x[repeat]) * np.log(alpha + t_x[repeat])
+    total = np.logaddexp(alive, dropped)
+    w_alive, w_dropped = np.exp(alive - total), np.exp(dropped - total)
+    psi_abx = digamma(a + b + x)
+    # b + x - 1 is only positive for repeat buyers; their weight is 0 elsewhere
+    b_dropped = np.where(repeat, b + x - 1.0, 1.0)
+    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w_alive * np.log(alpha + T_) \
+        - w_dropped * np.log(alpha + np.where(repeat, t_x, T_))
+    d_alpha = r / alpha - w_alive * (r + x) / (alpha + T_) - w_dropped * (r + x) / (alpha + np.where(repeat, t_x, T_))
+    d_a = -(digamma(a) - digamma(a + b)) + w_alive * (digamma(a) - psi_abx) + w_dropped * (digamma(a + 1.0) - psi_abx)
+    d_b = -(digamma(b) - digamma(a + b)) + w_alive * (digamma(b + x) - psi_abx) \
+        + w_dropped * (digamma(b_dropped) - psi_abx)
+    return np.array([d_r.mean(), d_alpha.mean(), d_a.mean(), d_b.mean()])
+
+
 def fit_bgnbd(frequency, recency, T, start: tuple[float, float, float, float] | None = None) -> BGNBDParams:
     """Maximum-likelihood fit of (r, alpha, a, b) on calibration summaries."""
     x, t_x, T_ = _as_arrays(frequency, recency, T)
@@ -69,10 +94,15 @@ def fit_bgnbd(frequency, recency, T, start: tuple[float, float, float, float] | 
         r, alpha, a, b = np.exp(theta)
         return -float(np.mean(log_likelihood(r, alpha, a, b, x, t_x, T_)))
 
+    def nll_gradient(theta: np.ndarray) -> np.ndarray:
+        params = np.exp(theta)
+        # chain rule for log-parameters: d/d log(u) = u * d/du
+        return -params * log_likelihood_gradient(*params, x, t_x, T_)
+
     # Start alpha near the time scale of the data so the first steps are sensible
     # whether time is in days or weeks.
     x0 = np.log(start) if start is not None else np.array([0.0, np.log(max(np.mean(T_), 1e-3) / 10), 0.0, 0.0])
-    theta, fun, ok = maximise_log_params(nll, 4, x0)
+    theta, fun, ok = maximise_log_params(nll, 4, x0, gradient=nll_gradient)
     r, alpha, a, b = np.exp(theta)
     return BGNBDParams(float(r), float(alpha), float(a), float(b), -fun * x.size, int(x.size), ok)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.special import gammaln
+from scipy.special import digamma, gammaln
 
 from ml.clv._optim import maximise_log_params
 
@@ -58,6 +58,18 @@ def log_likelihood(p, q, gamma, frequency, monetary_value) -> np.ndarray:
     )
 
 
+def log_likelihood_gradient(p, q, gamma, frequency, monetary_value) -> np.ndarray:
+    """Mean gradient of ``log_likelihood`` over (p, q, gamma), shape (3,)."""
+    x = np.asarray(frequency, dtype=float)
+    z = np.asarray(monetary_value, dtype=float)
+    px = p * x
+    spend = gamma + x * z
+    d_p = x * (digamma(px + q) - digamma(px) + np.log(x) + np.log(z) - np.log(spend))
+    d_q = digamma(px + q) - digamma(q) + np.log(gamma) - np.log(spend)
+    d_gamma = q / gamma - (px + q) / spend
+    return np.array([d_p.mean(), d_q.mean(), d_gamma.mean()])
+
+
 def fit_gamma_gamma(frequency, monetary_value) -> GammaGammaParams:
     """Maximum-likelihood (p, q, gamma); customers with frequency 0 are ignored."""
     x, z = _repeaters(frequency, monetary_value)
@@ -68,10 +80,14 @@ def fit_gamma_gamma(frequency, monetary_value) -> GammaGammaParams:
         p, q, g = np.exp(theta)
         return -float(np.mean(log_likelihood(p, q, g, x, z)))
 
+    def nll_gradient(theta: np.ndarray) -> np.ndarray:
+        params = np.exp(theta)
+        return -params * log_likelihood_gradient(*params, x, z)
+
     # gamma scales with the currency unit; starting it at the mean spend keeps the
     # first iterations well-conditioned for cents as well as thousands.
     x0 = np.array([0.0, 0.0, np.log(np.mean(z))])
-    theta, fun, ok = maximise_log_params(nll, 3, x0)
+    theta, fun, ok = maximise_log_params(nll, 3, x0, gradient=nll_gradient)
     p, q, g = np.exp(theta)
     return GammaGammaParams(float(p), float(q), float(g), -fun * x.size, int(x.size), ok)
 
