@@ -1,5 +1,9 @@
 {%- set reference_date = var('rfm_reference_date', none) -%}
 
+-- Built after the dimension(s) it references, as facts are loaded after their dimensions: its
+-- relationship tests then run in the same dbt invocation and gate everything downstream.
+-- depends_on: {{ ref('dim_customers') }}
+
 with
 
 orders as (

@@ -1,3 +1,7 @@
+-- Built after the dimension(s) it references, as facts are loaded after their dimensions: its
+-- relationship tests then run in the same dbt invocation and gate everything downstream.
+-- depends_on: {{ ref('dim_products') }}
+
 {{
     config(
         materialized='incremental',

@@ -129,7 +129,20 @@ def incremental_dbt_facts(context: dg.AssetExecutionContext, dbt: DbtCliResource
     pool="duckdb_writer",
 )
 def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
-    yield from dbt.cli(dbt_build_args(config), context=context, target_path=dbt_target_path()).stream()
+    # The run's delivery window goes to these models too, though only the incremental ones read it:
+    # dbt re-parses the whole project whenever --vars differ from its last invocation.
+    yield from dbt.cli(dbt_build_args(config, run_window(context.run.tags)), context=context,
+                       target_path=dbt_target_path()).stream()
+
+
+def run_window(tags: Mapping[str, str]) -> tuple[str, str] | None:
+    """The delivery dates of a partitioned run, from its tags (a single-run backfill or one partition)."""
+    if tags.get("dagster/asset_partition_range_start"):
+        start = tags["dagster/asset_partition_range_start"]
+        return start, tags.get("dagster/asset_partition_range_end") or start
+    if tags.get("dagster/partition"):
+        return tags["dagster/partition"], tags["dagster/partition"]
+    return None
 
 
 DBT_ASSETS = (incremental_dbt_facts, warehouse_dbt_models)

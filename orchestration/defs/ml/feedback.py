@@ -61,7 +61,9 @@ def train_feedback_models(feedback: pd.DataFrame, seed: int, n_topics: int) -> t
     key=common.ml_key("feedback_model"),
     group_name=common.GROUP, kinds=common.KINDS, owners=common.OWNERS, pool=common.POOL,
     deps=[common.staging("stg_survey__responses"), common.staging("stg_helpdesk__support_tickets"),
-          common.staging("stg_social__mentions"), common.mart("dim_customers")],
+          common.staging("stg_social__mentions"), common.staging("stg_crm__customers"),
+          # the reference date (common.reference_date) is the latest order day
+          common.mart("fct_orders")],
     description="Character n-gram sentiment classifier (NPS promoters vs detractors as weak labels, held-out "
                 "evaluation) and NMF topics over survey comments, ticket descriptions and social posts.",
 )

@@ -5,6 +5,9 @@ The connection is opened inside the check body and closed before it returns:
 DuckDB allows one writer, and the checks run between the writers' steps.
 """
 
+import json
+import re
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -50,12 +53,52 @@ def check_name(suite: Suite, asset_key_path: list[str]) -> str:
     return CHECK_NAME if asset_key_path == suite.asset_key_path else f"{CHECK_NAME}_{suite.table}"
 
 
-def build_suite_check(suite: Suite, asset_key_path: "list[str] | None" = None) -> dg.AssetChecksDefinition:
+_TABLE_REFERENCE = re.compile(r"\b(raw|staging|intermediate|marts|ml)\.([a-z_][a-z0-9_]*)\b")
+
+
+def referenced_assets(suite: Suite, writers: dict[str, list[list[str]]], parents: dict[dg.AssetKey, set[dg.AssetKey]],
+                      checked: dg.AssetKey) -> list[dg.AssetKey]:
+    """The assets writing the other tables a suite's SQL reads (referential checks, reconciliations).
+
+    The check must run after them: without the dependency Dagster may run it before a table it
+    compares with exists in this run (a fresh warehouse), or against that table's previous build.
+    Left out: tables downstream of the checked asset (they wait for this check themselves), and
+    model outputs that are not upstream of it: the model assets write several tables each (and all
+    of them ml.model_runs), so ordering checks across models would tie the model steps in a knot.
+    """
+    tables = {f"{schema}.{table}" for schema, table in _TABLE_REFERENCE.findall(json.dumps(suite.expectations))}
+    keys = {dg.AssetKey(path) for table in sorted(tables - {suite.name})
+            for path in writers.get(table, [table.split(".")])}
+    upstream = _ancestors(parents, checked)
+
+    def wanted(key: dg.AssetKey) -> bool:
+        if key not in parents or key == checked:
+            return False
+        if key in upstream:
+            return True
+        return key.path[0] != "ml" and checked not in _ancestors(parents, key)
+
+    return sorted(filter(wanted, keys), key=lambda k: k.to_user_string())
+
+
+def _ancestors(parents: dict[dg.AssetKey, set[dg.AssetKey]], key: dg.AssetKey) -> set[dg.AssetKey]:
+    seen, stack = set(), [key]
+    while stack:
+        for parent in parents.get(stack.pop(), ()):
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return seen
+
+
+def build_suite_check(suite: Suite, asset_key_path: "list[str] | None" = None,
+                      additional_deps: "list[dg.AssetKey] | None" = None) -> dg.AssetChecksDefinition:
     asset_key_path = asset_key_path or suite.asset_key_paths[0]
 
     @dg.asset_check(
         asset=dg.AssetKey(asset_key_path),
         name=check_name(suite, asset_key_path),
+        additional_deps=[k for k in additional_deps or [] if k != dg.AssetKey(asset_key_path)],
         blocking=True,
         description=f"Expectation suite `{suite.path.name}` ({len(suite.expectations)} expectations); "
                     "blocks everything downstream when an expectation fails.",
@@ -80,8 +123,23 @@ def build_suite_check(suite: Suite, asset_key_path: "list[str] | None" = None) -
     return _check
 
 
+def _warehouse_lineage() -> dict[dg.AssetKey, set[dg.AssetKey]]:
+    """Asset -> its direct upstream assets, for every asset that writes a warehouse table."""
+    from orchestration.defs.dbt.assets import DBT_ASSETS
+    from orchestration.defs.ingest.assets import ingest_assets
+    from orchestration.defs.ml import ml_assets
+    from orchestration.defs.privacy.assets import privacy_assets
+
+    return {spec.key: {dep.asset_key for dep in spec.deps}
+            for a in (*ingest_assets, *privacy_assets, *DBT_ASSETS, *ml_assets) for spec in a.specs}
+
+
 def build_quality_checks(directory=EXPECTATIONS_DIR) -> list[dg.AssetChecksDefinition]:
-    return [build_suite_check(s, key) for s in discover_suites(directory) for key in s.asset_key_paths]
+    suites = discover_suites(directory)
+    writers = {s.name: s.asset_key_paths for s in suites}
+    parents = _warehouse_lineage()
+    return [build_suite_check(s, key, referenced_assets(s, writers, parents, dg.AssetKey(key)))
+            for s in suites for key in s.asset_key_paths]
 
 
 quality_checks = build_quality_checks()
