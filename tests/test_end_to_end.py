@@ -182,3 +182,9 @@ def test_running_the_build_again_changes_nothing(built_warehouse):
     assert runs_after > runs_before
     assert after == before, {k: (before.get(k), after.get(k)) for k in before.keys() | after.keys()
                              if before.get(k) != after.get(k)}
+
+
+def test_every_blocking_check_of_the_build_ran(built_warehouse):
+    """A dbt test that no dbt call runs 'emits no result' and gates nothing downstream: none may be left."""
+    assert "emitted no result" not in built_warehouse.build_output
+    assert "did not yield or return expected outputs" not in built_warehouse.build_output
