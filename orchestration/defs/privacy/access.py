@@ -18,7 +18,6 @@ from pathlib import Path
 
 import duckdb
 
-from landing.contract import SOURCES
 from orchestration.secret_keys import PseudonymKey
 
 from . import audit, subjects
@@ -57,15 +56,10 @@ def collect(con: duckdb.DuckDBPyConnection, request: subjects.Request) -> tuple[
     person = subjects.stage(con, request)
     existing = _tables(con, ("raw", "quality", "staging"))
     held: dict[str, list[dict]] = {}
-    for source in SOURCES:
-        predicate = subjects.row_predicate(source)
-        if predicate is None:
-            continue
-        for table, extra in ((f"raw.{source}", None), (f"quality.quarantine_{source}", subjects.raw_record_predicate(con))):
-            if table in existing:
-                rows = _rows(con, f"select * from {table} where {predicate}" + (f" or {extra}" if extra else ""))
-                if rows:
-                    held[table] = rows
+    for table, predicate in subjects.personal_tables(con, existing):
+        rows = _rows(con, f"select * from {table} where {predicate}")
+        if rows:
+            held[table] = rows
     if MAP_TABLE in existing:
         con.execute(f"create or replace temp table _subject_customer_key as select customer_key as v from {MAP_TABLE} "
                     "where customer_id in (select v from _subject_customer_id)")

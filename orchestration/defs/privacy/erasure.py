@@ -27,7 +27,6 @@ from pathlib import Path
 
 import duckdb
 
-from landing.contract import SOURCES
 from orchestration.secret_keys import PseudonymKey
 
 from . import audit, subjects, suppression
@@ -76,15 +75,10 @@ def erase(con: duckdb.DuckDBPyConnection, key: PseudonymKey,
         con.execute(f"create or replace temp table _subject_customer_key as "
                     f"select customer_key as v from {MAP_TABLE} where customer_id in (select v from _subject_customer_id)"
                     if f"{MAP_TABLE}" in existing else "create or replace temp table _subject_customer_key (v varchar)")
-        for source in SOURCES:
-            predicate = subjects.row_predicate(source)
-            if predicate is None:
-                continue
-            for table, extra in ((f"raw.{source}", None), (f"quality.quarantine_{source}", subjects.raw_record_predicate(con))):
-                if table in existing:
-                    n = _delete(con, table, f"{predicate} or {extra}" if extra else predicate)
-                    if n:
-                        entries.append(audit.AuditEntry("deleted", table, n))
+        for table, predicate in subjects.personal_tables(con, existing):
+            n = _delete(con, table, predicate)
+            if n:
+                entries.append(audit.AuditEntry("deleted", table, n))
         # the request's own copy of the e-mail: the audit log and subject_ref are the record now
         n = con.execute("update raw.privacy_requests set email = null where trim(request_id) = ? and email is not null",
                         [request.request_id]).fetchone()[0]

@@ -17,6 +17,8 @@ from datetime import datetime
 
 import duckdb
 
+from landing.contract import SOURCES
+
 from .suppression import SOURCE_SUBJECTS
 
 
@@ -113,6 +115,19 @@ def row_predicate(source: str) -> str | None:
         return None
     return "(" + " or ".join(f"coalesce(({sql}) in (select v from _subject_{kind}), false)"
                              for kind, sql in subjects) + ")"
+
+
+def personal_tables(con: duckdb.DuckDBPyConnection, existing: set[str]) -> list[tuple[str, str]]:
+    """(table, predicate) for every raw and quarantine table in ``existing`` that can hold the staged person's rows."""
+    found = []
+    for source in SOURCES:
+        predicate = row_predicate(source)
+        if predicate is None:
+            continue
+        for table, extra in ((f"raw.{source}", None), (f"quality.quarantine_{source}", raw_record_predicate(con))):
+            if table in existing:
+                found.append((table, f"{predicate} or {extra}" if extra else predicate))
+    return found
 
 
 def raw_record_predicate(con: duckdb.DuckDBPyConnection) -> str:
