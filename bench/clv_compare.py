@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 ORDERS_SQL = """
-select customer_id, order_id, order_date, status, cast(net_revenue as double) as net_revenue
-from marts.fct_orders where customer_id is not null order by customer_id, ordered_at, order_id
+select customer_key, order_id, order_date, status, cast(net_revenue as double) as net_revenue
+from marts.fct_orders where customer_key is not null order by customer_key, ordered_at, order_id
 """
 
 
@@ -33,7 +33,7 @@ def export(database: Path, out: Path) -> dict:
     # the eve of the reference day (the day after the latest order).
     kept = orders[orders["status"] != "cancelled"].rename(columns={"order_date": "date", "net_revenue": "amount"})
     reference = pd.Timestamp(orders["order_date"].max()) + pd.Timedelta(days=1)
-    summary = rfm_summary(kept[["customer_id", "date", "amount"]], reference - pd.Timedelta(days=1))
+    summary = rfm_summary(kept[["customer_key", "date", "amount"]], reference - pd.Timedelta(days=1))
     summary.to_csv(out, index=False)
     return {"customers": len(summary), "repeaters": int((summary["frequency"] > 0).sum())}
 

@@ -70,7 +70,7 @@ def late_file_run(built_warehouse, tmp_path_factory) -> dict:
     # A late file for an old delivery date: a new order and its line, for a known customer and product.
     old_day = days[len(days) // 2]
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
-        customer = con.execute("select min(customer_id) from marts.fct_orders").fetchone()[0]
+        customer = con.execute("select min(customer_id) from raw.orders").fetchone()[0]
         product = con.execute("select min(product_id) from marts.fct_order_items").fetchone()[0]
     at = f"{old_day} 10:00:00"
     _write_csv(landing / "orders" / old_day / "orders_late.csv", "orders", [
