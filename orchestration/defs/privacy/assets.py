@@ -81,10 +81,10 @@ def raw_event_retention(context: dg.AssetExecutionContext, warehouse: DuckDBReso
     pool="duckdb_writer",
     description=(
         "Applies every new erasure request in `raw.privacy_requests`: deletes the person from raw, quarantine, the "
-        "CRM snapshot, every marts/ml table and the pseudonym map, adds their identifiers (as keyed hashes) to "
-        "`quality.privacy_suppression` so re-delivered files cannot bring them back, removes model artifacts and "
-        "their earlier access exports, and logs each step in `quality.privacy_audit`. The serving file, report and "
-        "exports are rebuilt without them later in the same run."
+        "CRM snapshot, every staging, intermediate, marts and ml table and the pseudonym map, adds their "
+        "identifiers (as keyed hashes) to `quality.privacy_suppression` so re-delivered files cannot bring them "
+        "back, removes model artifacts and their earlier access exports, and logs each step in "
+        "`quality.privacy_audit`. The serving file, report and exports are rebuilt without them later in the same run."
     ),
     metadata={"dagster/table_name": audit.TABLE},
 )
@@ -97,7 +97,8 @@ def erasures(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg
                                 "where request_type = 'erasure' and action = 'completed'").fetchone()[0]
     for r in results:
         # request ids only: the audit log, not the run log, says what was deleted where
-        context.log.info(f"erasure {r.request_id}: {r.rows_deleted} rows deleted" + ("" if r.found else " (no data found)"))
+        found = "" if r.found else " (no data found)"
+        context.log.info(f"erasure {r.request_id}: {r.rows_deleted} rows deleted{found}")
     return dg.MaterializeResult(metadata={
         "requests_applied": len(results),
         "rows_deleted": sum(r.rows_deleted for r in results),
