@@ -78,7 +78,7 @@ def compare(run_dir: Path, logs: Path, held_back_day: str | None, stages_out: di
     """Deliver the held-back day, run ``parts`` for its partition only, and compare with the full build.
 
     ``measure(name, argv)`` runs and measures one process (bench.run's); ``parts`` are the pipeline
-    parts present (ingest, checks:ingest, dbt, checks:dbt).
+    parts present (ingest, checks:ingest, privacy, dbt, checks:dbt).
     """
     from bench import data, report
 

@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     if chosen is None:
         print(f"{args.part}: nothing selected", file=sys.stderr)
         return 3
-    job = dg.define_asset_job(f"bench_{args.part.replace(':', '_')}", selection=chosen)
+    job = dg.define_asset_job(f"bench_{args.part.replace(':', '_').replace('-', '_')}", selection=chosen)
     run_config: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     resolved = dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def(job.name)
     if args.full_refresh and args.part == "dbt":

@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import dagster as dg
 
-STAGES = ["generate", "ingest", "checks", "dbt", "ml", "publish", "report"]
+STAGES = ["generate", "ingest", "checks", "privacy", "dbt", "ml", "publish", "report"]
 
 # Pipeline order: (stage, part). Each part is one process.
-PARTS = [("ingest", "ingest"), ("checks", "checks:ingest"), ("dbt", "dbt"), ("checks", "checks:dbt"),
-         ("ml", "ml"), ("checks", "checks:ml"), ("publish", "publish"), ("report", "report")]
+# The dbt models that read model outputs (customer_360, segment_breakdowns) are built in a second dbt
+# part after ML, as the job does (Dagster splits the dbt op around the ML steps).
+PARTS = [("ingest", "ingest"), ("checks", "checks:ingest"), ("privacy", "privacy"), ("dbt", "dbt"),
+         ("checks", "checks:dbt"), ("ml", "ml"), ("checks", "checks:ml"), ("dbt", "dbt-after-ml"),
+         ("checks", "checks:dbt-after-ml"), ("publish", "publish"), ("report", "report")]
+_DBT_PARTS = ("dbt", "dbt-after-ml")
 
-_GROUPS = {"ingest": ["ingest"], "ml": ["ml"], "publish": ["serving"], "report": ["report"]}
+# The privacy group has steps on both sides of dbt: retention, erasures and the pseudonym map run
+# before it (staging joins the map); access exports read what was published, so they go with publish.
+_GROUPS = {"ingest": ["ingest"], "privacy": ["privacy"], "ml": ["ml"], "publish": ["serving", "privacy"],
+           "report": ["report"]}
+_PUBLISHED_FROM = "serving"
 
 
 def _suite_checks(defs: dg.Definitions):
@@ -37,20 +45,19 @@ def selection(defs: dg.Definitions, part: str) -> dg.AssetSelection | None:
     """The selection of one part, or None when the definitions have nothing for it."""
     graph = defs.resolve_asset_graph()
     suites = set(_suite_checks(defs))
-    if part == "dbt":
-        dbt = _dbt_assets(defs)
-        if not dbt:
+    if part in _DBT_PARTS:
+        keys = _part_asset_keys(defs, part)
+        if not keys:
             return None
         # dbt tests are asset checks of the dbt op; they run inside `dbt build`, so they stay in this stage.
-        own_checks = [k for a in dbt for k in a.check_keys if k not in suites]
-        return dg.AssetSelection.assets(*dbt).without_checks() | dg.AssetSelection.checks(*own_checks)
+        own_checks = [k for a in _dbt_assets(defs) for k in a.check_keys if k not in suites and k.asset_key in keys]
+        return dg.AssetSelection.assets(*keys).without_checks() | dg.AssetSelection.checks(*own_checks)
     if part.startswith("checks:"):
         after = part.split(":", 1)[1]
         upstream = _part_asset_keys(defs, after)
         keys = [k for k in suites if k.asset_key in upstream]
         return dg.AssetSelection.checks(*keys) if keys else None
-    groups = _GROUPS[part]
-    keys = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name in groups and graph.get(k).is_materializable}
+    keys = {k for k in _part_asset_keys(defs, part) if graph.get(k).is_materializable}
     if not keys:
         return None
     checks = [k for k in graph.asset_check_keys if k.asset_key in keys and k not in suites]
@@ -58,16 +65,24 @@ def selection(defs: dg.Definitions, part: str) -> dg.AssetSelection | None:
 
 
 def _part_asset_keys(defs: dg.Definitions, part: str) -> set:
-    if part == "dbt":
-        return {k for a in _dbt_assets(defs) for k in a.keys}
     graph = defs.resolve_asset_graph()
-    return {k for k in graph.get_all_asset_keys() if graph.get(k).group_name in _GROUPS[part]}
+    if part in _DBT_PARTS:
+        dbt = {k for a in _dbt_assets(defs) for k in a.keys}
+        after_ml = dbt & dg.AssetSelection.groups("ml").downstream().resolve(graph)
+        return dbt - after_ml if part == "dbt" else after_ml
+    keys = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name in _GROUPS[part]}
+    after_publish = dg.AssetSelection.groups(_PUBLISHED_FROM).downstream().resolve(graph)
+    if part == "privacy":
+        return keys - after_publish
+    if part == "publish":
+        return {k for k in keys if graph.get(k).group_name == _PUBLISHED_FROM or k in after_publish}
+    return keys
 
 
 def unassigned_groups(defs: dg.Definitions) -> list[str]:
     """Asset groups no stage covers: a new domain the harness should be told about."""
     graph = defs.resolve_asset_graph()
-    dbt_keys = _part_asset_keys(defs, "dbt")
+    dbt_keys = {k for a in _dbt_assets(defs) for k in a.keys}
     known = {g for groups in _GROUPS.values() for g in groups}
     return sorted({graph.get(k).group_name for k in graph.get_all_asset_keys()
                    if graph.get(k).is_materializable and k not in dbt_keys and graph.get(k).group_name not in known})
