@@ -94,6 +94,10 @@ PLANTED = [
      "each breakdown of a month counts every answer"),
     ("marts.fct_sessions", "update marts.fct_sessions set reached_checkout = false where reached_purchase",
      "funnel flags are cumulative"),
+    ("marts.fct_sessions", "update marts.fct_sessions set order_id = 'O-NOT-AN-ORDER' where session_id = "
+     "(select min(session_id) from marts.fct_sessions where order_id is not null and session_date = "
+     "(select min(session_date) from marts.fct_sessions where order_id is not null))",
+     "the order on a web success page is a real order"),
     ("marts.dim_date", "delete from marts.dim_date where date_day = (select min(order_date) + 1 from marts.fct_orders)",
      "one row for every day between the first and the last"),
     ("ml.churn_scores", f"update ml.churn_scores set churn_probability = 1.5 where customer_key = {ONE_BUYER}",
