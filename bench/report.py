@@ -31,8 +31,9 @@ def combine(parts: list[dict]) -> dict:
 
 
 def _sum(stages: dict, names) -> dict:
-    # absent (no asset for it yet) and skipped (--skip) stages have no measurement
-    present = [stages[n] for n in names if stages.get(n, {}).get("status") not in ("absent", "skipped")]
+    # absent (no asset for it yet), skipped (--skip) and unknown (a result from before the stage existed)
+    # stages have no measurement
+    present = [stages[n] for n in names if n in stages and stages[n].get("status") not in ("absent", "skipped")]
     return {"wall_s": round(sum(s["wall_s"] for s in present), 3), "cpu_s": round(sum(s["cpu_s"] for s in present), 3),
             "peak_tree_rss_mib": max((s["peak_tree_rss_mib"] for s in present), default=0.0)}
 
