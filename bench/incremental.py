@@ -78,7 +78,7 @@ def compare(run_dir: Path, logs: Path, held_back_day: str | None, stages_out: di
     """Deliver the held-back day, run ``parts`` for its partition only, and compare with the full build.
 
     ``measure(name, argv)`` runs and measures one process (bench.run's); ``parts`` are the pipeline
-    parts present (ingest, checks:ingest, privacy, dbt, checks:dbt).
+    parts present (ingest, checks, privacy, dbt and ml parts, in pipeline order).
     """
     from bench import data, report
 
@@ -98,8 +98,8 @@ def compare(run_dir: Path, logs: Path, held_back_day: str | None, stages_out: di
             m["timings"] = {"steps_s": json.loads(timings.read_text())["steps_s"]}
         daily.append(m)
     daily_total = report.combine(daily)
-    full = report._sum(stages_out, report.PIPELINE_STAGES)
-    full_parts = [p for name in report.PIPELINE_STAGES for p in stages_out.get(name, {}).get("parts", [])]
+    full = report._sum(stages_out, report.DAILY_STAGES)
+    full_parts = [p for name in report.DAILY_STAGES for p in stages_out.get(name, {}).get("parts", [])]
     daily_steps, full_steps = partitioned_steps(daily), partitioned_steps(full_parts)
     daily_partitioned, full_partitioned = sum(daily_steps.values()), sum(full_steps.values())
     return {

@@ -165,7 +165,7 @@ def _fit_json(argv, name, env, logs) -> dict:
 
 
 def compare_incremental(run_dir: Path, env, logs: Path, stages_out: dict, present: dict, held_back_day) -> dict:
-    parts = [part for stage, part in stages.PARTS if stage in report.PIPELINE_STAGES and present.get(part)]
+    parts = [part for stage, part in stages.PARTS if stage in report.DAILY_STAGES and present.get(part)]
     return incremental.compare(run_dir, logs, held_back_day, stages_out, parts,
                                lambda name, argv: _m(name, argv, env, logs), PY)
 
