@@ -66,16 +66,19 @@ def selection(defs: dg.Definitions, part: str) -> dg.AssetSelection | None:
 
 def _part_asset_keys(defs: dg.Definitions, part: str) -> set:
     graph = defs.resolve_asset_graph()
+
+    def from_group_on(group: str) -> set:  # the group and everything downstream of it
+        return dg.AssetSelection.groups(group).downstream().resolve(graph)
+
     if part in _DBT_PARTS:
         dbt = {k for a in _dbt_assets(defs) for k in a.keys}
-        after_ml = dbt & dg.AssetSelection.groups("ml").downstream().resolve(graph)
+        after_ml = dbt & from_group_on("ml")
         return dbt - after_ml if part == "dbt" else after_ml
     keys = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name in _GROUPS[part]}
-    after_publish = dg.AssetSelection.groups(_PUBLISHED_FROM).downstream().resolve(graph)
     if part == "privacy":
-        return keys - after_publish
+        return keys - from_group_on(_PUBLISHED_FROM)
     if part == "publish":
-        return {k for k in keys if graph.get(k).group_name == _PUBLISHED_FROM or k in after_publish}
+        return keys & from_group_on(_PUBLISHED_FROM)
     return keys
 
 
