@@ -12,4 +12,4 @@ def built_warehouse(tmp_path_factory) -> BuiltWarehouse:
     proc = run_build(data_dir)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"`python -m orchestration build` failed:\n{output[-6000:]}"
-    return BuiltWarehouse(data_dir=data_dir, env=warehouse_env(data_dir), build_output=output)
+    return BuiltWarehouse.after_build(data_dir, warehouse_env(data_dir), output)

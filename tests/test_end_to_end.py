@@ -188,3 +188,14 @@ def test_every_blocking_check_of_the_build_ran(built_warehouse):
     """A dbt test that no dbt call runs 'emits no result' and gates nothing downstream: none may be left."""
     assert "emitted no result" not in built_warehouse.build_output
     assert "did not yield or return expected outputs" not in built_warehouse.build_output
+
+
+def test_the_build_leaves_no_temp_files_and_keeps_the_dbt_target_beside_the_warehouse(built_warehouse):
+    """dagster-dbt runs a large dbt selection against a temporary copy of the project and keeps it: the
+    build must remove it (a daily schedule would otherwise fill the disk), and dbt's per-warehouse target
+    folder sits beside the warehouse, not in the project that gets copied."""
+    assert "temporary copy of DBT project" in built_warehouse.build_output, \
+        "dagster-dbt no longer copies the project for large selections: drop the clean-up in dbt/assets.py"
+    assert built_warehouse.temp_left_behind == []
+    target = built_warehouse.data_dir / "dbt_target" / "warehouse"
+    assert (target / "partial_parse.msgpack").exists() and (target / "run_results.json").exists()

@@ -29,7 +29,7 @@ def year_warehouse(tmp_path_factory) -> BuiltWarehouse:
     )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"`python -m orchestration build --days {YEAR_DAYS}` failed:\n{output[-6000:]}"
-    return BuiltWarehouse(data_dir=data_dir, env=env, build_output=output)
+    return BuiltWarehouse.after_build(data_dir, env, output)
 
 
 def purchases(wh: BuiltWarehouse) -> pd.DataFrame:

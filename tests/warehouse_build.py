@@ -33,6 +33,12 @@ class BuiltWarehouse:
     data_dir: Path
     env: dict
     build_output: str
+    temp_left_behind: list[str]  # what the build left in its own temp folder (TMPDIR)
+
+    @classmethod
+    def after_build(cls, data_dir: Path, env: dict, build_output: str) -> "BuiltWarehouse":
+        left = sorted(p.name for p in temp_dir_for(data_dir).iterdir())
+        return cls(data_dir=data_dir, env=env, build_output=build_output, temp_left_behind=left)
 
     @property
     def database(self) -> Path:
@@ -86,9 +92,16 @@ def with_customer_id(relation: str) -> str:
             "left join staging.customer_pseudonyms as pseudonyms using (customer_key)")
 
 
+def temp_dir_for(data_dir: Path) -> Path:
+    """A temp folder of the warehouse's own, so a test can see what its processes leave behind."""
+    return data_dir.parent / "tmp"
+
+
 def warehouse_env(data_dir: Path) -> dict:
+    temp = temp_dir_for(data_dir)
+    temp.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **QUIET, "DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster_home"),
-           "WAREHOUSE_PSEUDONYM_KEY": TEST_PSEUDONYM_KEY}
+           "WAREHOUSE_PSEUDONYM_KEY": TEST_PSEUDONYM_KEY, "TMPDIR": str(temp)}
     env.pop("DUCKDB_DATABASE", None)
     env.pop("LANDING_DIR", None)
     return env

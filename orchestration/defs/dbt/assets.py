@@ -13,11 +13,10 @@ ingest assets' ``raw/<source>`` keys without special cases.
 """
 
 
-import hashlib
 import json
-import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Optional
@@ -26,7 +25,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.defs.ingest.partitions import PARTITIONED_TAG, SINGLE_RUN, delivery_date_partitions
-from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.settings import DBT_PROJECT_DIR, Settings
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
 # Under `dagster dev` the manifest is re-parsed on load; everywhere else it is prepared at setup
@@ -69,17 +68,40 @@ class DbtBuildConfig(dg.Config):
 
 
 def dbt_target_path() -> Path:
-    """One dbt target folder per warehouse file, reused by every invocation.
+    """One dbt target folder per warehouse file, beside it, reused by every invocation.
 
     dagster-dbt otherwise gives each invocation a fresh folder: dbt then re-parses the whole
     project every time (a few seconds, several invocations a run) because the partial-parse file
-    it copies was written for another profile, and the folders pile up run after run. Keyed by the
-    warehouse path, since dbt's partial parse is only valid for the profile it was made with;
-    writers of one warehouse are serialised by the duckdb_writer pool, so one folder is never shared
-    by two dbt processes at once.
+    it copies was written for another profile, and the folders pile up run after run. dbt's partial
+    parse is only valid for the profile it was made with, hence one folder per warehouse; writers of
+    one warehouse are serialised by the duckdb_writer pool, so two dbt processes never share it.
+    It lives outside the dbt project because dagster-dbt copies the whole project for large
+    selections (see ``_stream_dbt``), and a target folder inside would be copied with it.
     """
-    database = os.environ.get("DUCKDB_DATABASE", "")
-    return DBT_PROJECT_DIR / "target" / f"warehouse-{hashlib.sha256(database.encode()).hexdigest()[:12]}"
+    database = Settings.from_env().duckdb_database
+    return database.parent / "dbt_target" / database.stem
+
+
+def _stream_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[str]):
+    """Run ``dbt <args>`` for the selected nodes, streaming its events to Dagster.
+
+    When a run selects more than 200 of an asset's dbt nodes (any run that builds a part of the
+    project, such as the after-ML models), dagster-dbt writes its selection as a ``selectors.yml``
+    into a temporary copy of the project and runs dbt there; it never deletes the copy. Left alone,
+    every such run leaves a project copy in the temp folder, so it is removed once dbt has finished.
+    """
+    invocation = dbt.cli(args, context=context, target_path=dbt_target_path())
+    try:
+        yield from invocation.stream()
+    finally:
+        _remove_selection_copy(Path(invocation.project_dir))
+
+
+def _remove_selection_copy(project_dir: Path) -> None:
+    temp_root = Path(tempfile.gettempdir()).resolve()
+    project_dir = project_dir.resolve()
+    if project_dir != DBT_PROJECT_DIR.resolve() and project_dir.is_relative_to(temp_root) and project_dir != temp_root:
+        shutil.rmtree(project_dir, ignore_errors=True)
 
 
 # The incremental models are the partitioned ones, read off the manifest by dbt's own selector.
@@ -117,8 +139,7 @@ def dbt_build_args(config: DbtBuildConfig, window: tuple[str, str] | None = None
 def incremental_dbt_facts(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
     window = context.partition_key_range  # one day, or the range of a single-run backfill
     context.log.info(f"incremental facts: delivery window {window.start} to {window.end}")
-    yield from dbt.cli(dbt_build_args(config, (window.start, window.end)), context=context,
-                       target_path=dbt_target_path()).stream()
+    yield from _stream_dbt(context, dbt, dbt_build_args(config, (window.start, window.end)))
 
 
 @dbt_assets(
@@ -131,8 +152,7 @@ def incremental_dbt_facts(context: dg.AssetExecutionContext, dbt: DbtCliResource
 def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
     # The run's delivery window goes to these models too, though only the incremental ones read it:
     # dbt re-parses the whole project whenever --vars differ from its last invocation.
-    yield from dbt.cli(dbt_build_args(config, run_window(context.run.tags)), context=context,
-                       target_path=dbt_target_path()).stream()
+    yield from _stream_dbt(context, dbt, dbt_build_args(config, run_window(context.run.tags)))
 
 
 def run_window(tags: Mapping[str, str]) -> tuple[str, str] | None:
