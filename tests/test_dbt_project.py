@@ -401,3 +401,16 @@ def test_staging_deduplicates_every_source(warehouse):
     assert request["email"] == "someone@example.com"
     assert _query(warehouse, "select count(*) as n from information_schema.tables where table_schema = 'main'")["n"][0] == 0
 
+
+
+def test_dbt_honours_the_duckdb_memory_limit_setting(tmp_path):
+    """DUCKDB_MEMORY_LIMIT caps dbt's DuckDB too, not only the Dagster resource's (the largest peak is dbt's)."""
+    env = {**os.environ, "DUCKDB_DATABASE": str(tmp_path / "w.duckdb"), "DUCKDB_MEMORY_LIMIT": "1GB",
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    result = subprocess.run(
+        [_dbt_executable(), "show", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
+         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
+         "--inline", "select current_setting('memory_limit') as memory_limit"],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "953.6 MiB" in result.stdout  # 1GB (10^9 bytes), as DuckDB reports it
