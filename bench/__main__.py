@@ -10,7 +10,7 @@ from pathlib import Path
 from bench import data
 from bench.scales import SCALES, parse_scale
 
-COMPARISONS = ["floor", "pandas", "clv"]
+COMPARISONS = ["floor", "pandas", "clv", "incremental"]
 LIFETIMES_PINS = ["lifetimes==0.11.3", "pandas<2.2", "numpy<2", "scipy<1.14"]
 
 
@@ -35,6 +35,9 @@ def main(argv=None) -> int:
     r.add_argument("--data-root", type=Path, default=data.DEFAULT_ROOT, help="where generated data is cached")
     r.add_argument("--results-dir", type=Path, default=None)
     r.add_argument("--skip", default="", help=f"comma-separated stages or comparisons to leave out ({', '.join(COMPARISONS)})")
+    r.add_argument("--pandas-memory-cap-gib", type=float, default=16.0,
+                   help="stop the pandas way once it holds this much memory (it may need more than the machine "
+                        "has at L/XL); the comparison then reports bounds")
     sub.add_parser("setup-lifetimes", help="create bench/.venv-lifetimes for the CLV comparison")
     sub.add_parser("encryption", help="cost of an encrypted serving file (python -m bench encryption --help)",
                    add_help=False)
@@ -49,10 +52,19 @@ def main(argv=None) -> int:
         return setup_lifetimes()
 
     from bench import report, run
+    from bench.stages import STAGES
 
     scale = parse_scale(args.scale)
-    result = run.run(scale, args.seed, args.data_root, {s for s in args.skip.split(",") if s})
-    path = run.save(result, args.results_dir or run.RESULTS_DIR)
+    skip = {s for s in args.skip.split(",") if s}
+    unknown = skip - set(COMPARISONS) - set(STAGES)
+    if unknown:
+        parser.error(f"--skip {','.join(sorted(unknown))}: not a stage ({', '.join(STAGES)}) "
+                     f"or comparison ({', '.join(COMPARISONS)})")
+    # Written after every stage and comparison, so a long run that is stopped keeps what it measured.
+    path = run.results_path(scale.name, args.results_dir or run.RESULTS_DIR)
+    print(f"results (updated as the run goes): {path}", flush=True)
+    result = run.run(scale, args.seed, args.data_root, skip, pandas_memory_cap_mib=args.pandas_memory_cap_gib * 1024,
+                     checkpoint=lambda r: run.save(r, path))
     print(f"\nScale {scale.name}: {scale.customers:,} customers x {scale.days} days (seed {args.seed})\n")
     print(report.table(result))
     print(f"\nresults: {path}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -27,7 +28,10 @@ def run(landing: Path, database: Path, scripts: list[str], threads: int | None =
     import duckdb
 
     database.unlink(missing_ok=True)
-    con = duckdb.connect(str(database), config={"threads": threads} if threads else {})
+    config: dict = {"threads": threads} if threads else {}
+    if os.environ.get("DUCKDB_MEMORY_LIMIT"):  # the pipeline's cap, so both sides work in the same memory
+        config["memory_limit"] = os.environ["DUCKDB_MEMORY_LIMIT"]
+    con = duckdb.connect(str(database), config=config)
     timings = {}
     for script in scripts:
         for name, body in steps(script):

@@ -10,6 +10,7 @@ process is covered), but processes alive at the same time add up; a sampler over
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -30,6 +31,7 @@ class Measurement:
     peak_tree_rss_mib: float  # sampled, the whole tree at once
     returncode: int
     log: str = ""
+    stopped_at_memory_cap: bool = False  # killed because the process tree outgrew ``memory_cap_mib``
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -63,16 +65,31 @@ def tree_rss_kib(root: int) -> int:
 
 
 def run_measured(name: str, argv: list[str], env: dict | None = None, cwd: Path | None = None,
-                 log_path: Path | None = None, interval: float = 0.1) -> Measurement:
+                 log_path: Path | None = None, interval: float = 0.1,
+                 memory_cap_mib: float | None = None) -> Measurement:
+    """``memory_cap_mib``: stop the process tree once it holds more than this much memory.
+
+    For an alternative that may need more memory than the machine has (the pandas way at L/XL):
+    the kernel's OOM killer would otherwise pick a process of its own choosing, possibly not this one.
+    """
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+    # Its own process group when capped, so the whole tree can be stopped at once.
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=memory_cap_mib is not None)
     peak = [0]
+    capped = [False]
     done = threading.Event()
 
     def sample():
         while not done.is_set():
             peak[0] = max(peak[0], tree_rss_kib(proc.pid))
+            if memory_cap_mib is not None and peak[0] > memory_cap_mib * 1024 and not capped[0]:
+                capped[0] = True
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             done.wait(interval)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -90,5 +107,5 @@ def run_measured(name: str, argv: list[str], env: dict | None = None, cwd: Path 
         user_s=round(usage.ru_utime, 3), sys_s=round(usage.ru_stime, 3),
         peak_rss_mib=round(usage.ru_maxrss / 1024, 1),
         peak_tree_rss_mib=round(max(peak[0], usage.ru_maxrss) / 1024, 1),
-        returncode=proc.returncode, log=str(log_path or ""),
+        returncode=proc.returncode, log=str(log_path or ""), stopped_at_memory_cap=capped[0],
     )

@@ -19,8 +19,9 @@ LIFETIMES_PY = data.BENCH_DIR / ".venv-lifetimes" / "bin" / "python"
 RESULTS_DIR = data.BENCH_DIR / "results"
 
 
-def _m(name, argv, env, logs: Path) -> dict:
-    return run_measured(name, argv, env=env, cwd=data.BENCH_DIR.parent, log_path=logs / f"{name}.log").as_dict()
+def _m(name, argv, env, logs: Path, memory_cap_mib: float | None = None) -> dict:
+    return run_measured(name, argv, env=env, cwd=data.BENCH_DIR.parent, log_path=logs / f"{name}.log",
+                        memory_cap_mib=memory_cap_mib).as_dict()
 
 
 def _say(text: str) -> None:
@@ -33,8 +34,22 @@ def present_parts(env) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run_pipeline(env, logs: Path, present: dict, skip: set[str]) -> dict:
+def run_pipeline(env, logs: Path, present: dict, skip: set[str], on_progress=lambda out: None) -> dict:
+    """Each present part of each stage as its own measured process, in pipeline order.
+
+    ``on_progress`` gets the stages measured so far after every part, so a long run that is stopped
+    still leaves its figures (a stage made of several parts shows what it has run so far).
+    """
     parts: dict[str, list] = {s: [] for s in stages.STAGES if s != "generate"}
+
+    def settle(stage: str) -> dict:
+        if stage in skip:
+            return {"status": "skipped"}
+        if not parts[stage]:
+            return {"status": "absent"}
+        combined = report.combine(parts[stage])
+        return {"status": "ok" if combined.pop("ok") else "failed", **combined}
+
     for stage, part in stages.PARTS:
         if not present.get(part) or stage in skip:
             continue
@@ -45,16 +60,8 @@ def run_pipeline(env, logs: Path, present: dict, skip: set[str]) -> dict:
         if timings.exists():
             measured["timings"] = summarise_timings(json.loads(timings.read_text()))
         parts[stage].append(measured)
-    out = {}
-    for stage, measured in parts.items():
-        if stage in skip:
-            out[stage] = {"status": "skipped"}
-        elif not measured:
-            out[stage] = {"status": "absent"}
-        else:
-            combined = report.combine(measured)
-            out[stage] = {"status": "ok" if combined.pop("ok") else "failed", **combined}
-    return out
+        on_progress({s: settle(s) for s in parts if parts[s]})
+    return {stage: settle(stage) for stage in parts}
 
 
 def summarise_timings(raw: dict) -> dict:
@@ -92,15 +99,16 @@ def floor_parity(warehouse: Path, floor_counts: dict) -> dict:
     return {k: {"floor": floor_counts.get(k), "pipeline": pipeline.get(v)} for k, v in SAME_ROWS.items()}
 
 
-def compare_pandas(run_dir: Path, env, logs: Path) -> dict:
+def compare_pandas(run_dir: Path, env, logs: Path, memory_cap_mib: float | None = None) -> dict:
     sql = _m("customer_marts_sql", [PY, "-m", "bench.floor", "--landing", str(run_dir / "landing"), "--database",
                                     str(run_dir / "marts_sql.duckdb"), "--out", str(run_dir / "marts_sql.json"),
                                     "customer_marts"], env, logs)
     pandas = _m("customer_marts_pandas", [PY, "-m", "bench.pandas_way", "--landing", str(run_dir / "landing"),
-                                          "--out", str(run_dir / "pandas")], env, logs)
-    out = {"sql": sql, "pandas": pandas}
+                                          "--out", str(run_dir / "pandas")], env, logs, memory_cap_mib)
+    out = {"sql": sql, "pandas": pandas, "pandas_memory_cap_mib": memory_cap_mib}
+    if sql["returncode"] == 0 and (pandas["returncode"] == 0 or pandas["stopped_at_memory_cap"]):
+        out.update(report.pandas_vs_sql(sql, pandas, memory_cap_mib))
     if sql["returncode"] == 0 and pandas["returncode"] == 0:
-        out.update(report.pandas_vs_sql(sql, pandas))
         out["agree"] = marts_agree(run_dir)
     return out
 
@@ -170,7 +178,13 @@ def compare_incremental(run_dir: Path, env, logs: Path, stages_out: dict, presen
                                lambda name, argv: _m(name, argv, env, logs), PY)
 
 
-def run(scale: Scale, seed: int, root: Path, skip: set[str], keep_run_dir: bool = True) -> dict:
+def run(scale: Scale, seed: int, root: Path, skip: set[str], keep_run_dir: bool = True,
+        pandas_memory_cap_mib: float | None = None, checkpoint=lambda result: None) -> dict:
+    """Generate (or reuse) the data, run every stage and comparison not in ``skip``.
+
+    ``checkpoint(result)`` is called with the result so far after every stage part and comparison;
+    the result says ``"complete": false`` until the end.
+    """
     started = datetime.now(timezone.utc)
     cache = data.cache_dir(root, scale, seed)
     run_dir = cache / "run"
@@ -198,28 +212,49 @@ def run(scale: Scale, seed: int, root: Path, skip: set[str], keep_run_dir: bool 
     stages_out = {"generate": {"status": "ok" if generate["returncode"] == 0 else "failed",
                                **{k: generate[k] for k in ("wall_s", "cpu_s", "peak_rss_mib", "peak_tree_rss_mib",
                                                            "landing_bytes", "cached")}}}
-    stages_out.update(run_pipeline(env, logs, listing["present"], skip))
     result = {"scale": scale.name, "customers": scale.customers, "days": scale.days, "seed": seed,
               "started_at": started.isoformat(timespec="seconds"), "machine": _machine(), "code": _code(),
-              "data": prepared,
+              "data": prepared, "skipped": sorted(skip),
               "unassigned_groups": listing["unassigned_groups"], "stages": stages_out,
-              "end_to_end": report.end_to_end(stages_out), "comparisons": {}}
+              "end_to_end": report.end_to_end(stages_out), "comparisons": {}, "complete": False}
+
+    def progress(measured_stages: dict | None = None) -> None:
+        if measured_stages:
+            stages_out.update(measured_stages)
+        result["end_to_end"] = report.end_to_end(stages_out)
+        checkpoint(result)
+
+    progress()
+    pipeline = run_pipeline(env, logs, listing["present"], skip, progress)
+    stages_out.update(pipeline)
+    # In pipeline order, whatever order the parts settled in.
+    ordered = {name: stages_out[name] for name in stages.STAGES if name in stages_out}
+    stages_out.clear()
+    stages_out.update(ordered)
     result["data"]["rows"] = _row_counts(run_dir / "warehouse.duckdb")
+    progress()
     c = result["comparisons"]
     if "floor" not in skip:
         _say("SQL floor")
         c["floor"] = {**compare_floor(run_dir, env, logs)}
         c["floor"].update(report.overhead(stages_out, c["floor"]))
+        progress()
     if "pandas" not in skip:
         _say("customer marts: DuckDB SQL vs pandas")
-        c["pandas"] = compare_pandas(run_dir, env, logs)
+        c["pandas"] = compare_pandas(run_dir, env, logs, pandas_memory_cap_mib)
+        progress()
     if "clv" not in skip:
         _say("CLV: ml.clv vs lifetimes")
         c["clv"] = compare_clv(run_dir, env, logs)
-    c["incremental"] = compare_incremental(run_dir, env, logs, stages_out, listing["present"],
-                                         prepared["held_back_day"])
+        progress()
+    if "incremental" not in skip:
+        _say("daily run vs full build")
+        c["incremental"] = compare_incremental(run_dir, env, logs, stages_out, listing["present"],
+                                             prepared["held_back_day"])
     result["targets"] = report.judge(result)
     result["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    result["complete"] = True
+    checkpoint(result)
     if not keep_run_dir:
         shutil.rmtree(run_dir, ignore_errors=True)
     return result
@@ -261,9 +296,14 @@ def _machine() -> dict:
             "mem_total_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
 
 
-def save(result: dict, out_dir: Path = RESULTS_DIR) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    path = out_dir / f"{result['scale']}-{stamp}.json"
-    path.write_text(json.dumps(result, indent=1, default=str))
+def results_path(scale_name: str, out_dir: Path = RESULTS_DIR) -> Path:
+    return out_dir / f"{scale_name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
+
+
+def save(result: dict, path: Path) -> Path:
+    """Write the result (again) to ``path``, atomically: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result, indent=1, default=str))
+    tmp.replace(path)
     return path

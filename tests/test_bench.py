@@ -38,6 +38,16 @@ def test_measure_sees_a_grandchild_peak_and_cpu():
     assert burn.cpu_s > 0.05 and burn.wall_s >= burn.cpu_s * 0.5
 
 
+def test_measure_stops_a_process_tree_at_the_memory_cap():
+    # What keeps the pandas way at L/XL from pushing the machine into the OOM killer.
+    grows = "import time\nchunks = []\nfor _ in range(40):\n    b = bytearray(50 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096]); chunks.append(b); time.sleep(0.05)\ntime.sleep(5)"
+    m = run_measured("grows", _python(grows), memory_cap_mib=300)
+    assert m.stopped_at_memory_cap and m.returncode != 0
+    assert 300 <= m.peak_tree_rss_mib < 1500 and m.wall_s < 5
+    small = run_measured("small", _python("b = bytearray(50 * 1024 * 1024)"), memory_cap_mib=300)
+    assert not small.stopped_at_memory_cap and small.returncode == 0
+
+
 def test_combine_adds_times_and_takes_the_largest_peak():
     parts = [{"wall_s": 1.0, "cpu_s": 0.5, "peak_rss_mib": 100.0, "peak_tree_rss_mib": 120.0, "returncode": 0},
              {"wall_s": 2.5, "cpu_s": 2.0, "peak_rss_mib": 300.0, "peak_tree_rss_mib": 310.0, "returncode": 1}]
@@ -63,6 +73,27 @@ def test_ratios():
     assert report.ratio(1.0, 0) is None
 
 
+def test_ratios_need_what_they_compare():
+    # A skipped pipeline stage leaves no overhead ratio (not a flattering one); comparisons alone, no end to end.
+    stages_ = {"ingest": {"wall_s": 10, "cpu_s": 8, "peak_tree_rss_mib": 5}, "checks": {"status": "skipped"},
+               "dbt": {"wall_s": 15, "cpu_s": 12, "peak_tree_rss_mib": 9}}
+    o = report.overhead(stages_, {"wall_s": 12.0, "cpu_s": 6.0})
+    assert (o["wall_ratio"], o["cpu_ratio"], o["pipeline_not_measured"]) == (None, None, ["checks"])
+    assert report.end_to_end({"generate": {"wall_s": 5, "cpu_s": 5, "peak_tree_rss_mib": 1},
+                              "ingest": {"status": "skipped"}})["wall_s"] is None
+
+
+def test_pandas_stopped_at_the_cap_gives_bounds():
+    p = report.pandas_vs_sql({"wall_s": 10.0, "cpu_s": 10.0, "peak_rss_mib": 1000.0},
+                             {"wall_s": 20.0, "cpu_s": 15.0, "peak_rss_mib": 15000.0, "stopped_at_memory_cap": True},
+                             memory_cap_mib=16000.0)
+    assert (p["speedup"], p["speedup_is"], p["memory_fraction_is"]) == (2.0, "at least", "at most")
+    assert (p["pandas_peak_mib"], p["memory_fraction"]) == (16000.0, 0.062)  # it needed more than the cap
+    judged = report.judge({"end_to_end": {}, "comparisons": {"pandas": p}})
+    assert judged["pandas_speedup"]["met"] is None  # at least 2x says nothing about a 3x target
+    assert judged["pandas_memory_fraction"]["met"] is True
+
+
 def test_judge_marks_each_target():
     result = {"end_to_end": {"wall_s": 700.0, "peak_tree_rss_mib": 1000.0},
               "comparisons": {"floor": {"wall_ratio": 1.2}, "pandas": {"speedup": 2.0, "memory_fraction": 0.2},
@@ -82,6 +113,7 @@ def test_harness_end_to_end_at_a_tiny_scale(tmp_path):
     assert len(files) == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(files[0].read_text())
     assert "overhead:" in proc.stdout and "target " in proc.stdout
+    assert result["complete"] is True and result["skipped"] == ["clv"]
 
     assert list(result["stages"]) == stages.STAGES
     for name, s in result["stages"].items():
