@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from .audiences import Audience, AudienceRules, all_audiences
+from .audiences import Audience, AudienceRules, all_audiences, resolve_rules
 from .contacts import contact_details
 
 INDEX_FILE = "index.json"
@@ -88,8 +88,8 @@ def write_audience(audience: Audience, contacts: pd.DataFrame, out_dir: Path, ru
         "row_count": len(frame), "hashed_row_count": len(hashes), "candidates_before_consent": len(audience.members),
         "files": {"csv": csv_path.name, "hashed": hashed_path.name},
         "columns": list(frame.columns), "hashing": "sha256 of the e-mail address trimmed and lower-cased, hex",
-        "rules": {"churn_min_probability": rules.churn_min_probability, "churn_top_n": rules.churn_top_n,
-                  "upsell_products": rules.upsell_products},
+        "rules": {"churn_min_probability": rules.churn_min_probability, "churn_top_share": rules.churn_top_share,
+                  "churn_top_n": rules.churn_top_n, "upsell_products": rules.upsell_products},
         "generated_at": generated_at, "run_id": run_id,
     }
     manifest_path = out_dir / f"{audience.name}.manifest.json"
@@ -101,6 +101,7 @@ def write_exports(con: duckdb.DuckDBPyConnection, out_dir: Path, run_id: str,
                   rules: AudienceRules = AudienceRules()) -> list[ExportResult]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    rules = resolve_rules(con, rules)  # the manifests record the threshold the lists were cut at
     audiences = all_audiences(con, rules)
     contacts = contact_details(con)
     generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -80,6 +80,14 @@ def test_marketing_tool_columns_and_rules(built_warehouse, exports):
     stages = dict(built_warehouse.query("select customer_key, lifecycle_stage from marts.customer_lifecycle"))
     assert {stages[r["Customer Key"]] for r in _rows(folder / manifests["win_back"]["files"]["csv"])} <= \
         {"dormant", "churned"}
-    threshold = manifests["churn_risk"]["rules"]["churn_min_probability"]
-    assert all(float(r["Churn Probability"]) >= threshold
+    rules = manifests["churn_risk"]["rules"]
+    # the default threshold is resolved from the data (the scored customers' mean) and recorded as a number
+    mean = built_warehouse.query("select avg(churn_probability) from marts.customer_360")[0][0]
+    assert rules["churn_min_probability"] == pytest.approx(mean, abs=1e-4)
+    still_buying = built_warehouse.query("select count(*) from marts.customer_360 where churn_probability is not null "
+                                         "and lifecycle_stage in ('new', 'active', 'reactivated')")[0][0]
+    candidates = manifests["churn_risk"]["candidates_before_consent"]
+    # a list marketing can use: not empty, never more than the riskiest share
+    assert 0 < candidates <= -(-still_buying * rules["churn_top_share"] // 1)
+    assert all(float(r["Churn Probability"]) >= rules["churn_min_probability"]
                for r in _rows(folder / manifests["churn_risk"]["files"]["csv"]))

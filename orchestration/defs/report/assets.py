@@ -73,7 +73,9 @@ def customer_profile_report(context: dg.AssetExecutionContext, warehouse: DuckDB
 
 
 class AudienceExportConfig(dg.Config):
-    churn_min_probability: float = AudienceRules.churn_min_probability
+    # null: the scored customers' mean churn probability (above-average risk)
+    churn_min_probability: float | None = AudienceRules.churn_min_probability
+    churn_top_share: float = AudienceRules.churn_top_share
     churn_top_n: int | None = AudienceRules.churn_top_n
     upsell_products: int = AudienceRules.upsell_products
 
@@ -89,7 +91,8 @@ class AudienceExportConfig(dg.Config):
 def audience_exports(context: dg.AssetExecutionContext, config: AudienceExportConfig,
                      warehouse: DuckDBResource) -> dg.MaterializeResult:
     settings = Settings.from_env()
-    rules = AudienceRules(config.churn_min_probability, config.churn_top_n, config.upsell_products)
+    rules = AudienceRules(config.churn_min_probability, config.churn_top_share, config.churn_top_n,
+                          config.upsell_products)
     # The build warehouse, not the serving file: contact details stay out of what BI tools read.
     with warehouse.get_connection() as con:
         results = write_exports(con, settings.exports_dir, run_id=context.run.run_id, rules=rules)
