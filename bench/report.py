@@ -105,7 +105,10 @@ def judge(result: dict) -> dict:
     if pandas.get("speedup_is") == "at least" and not speedup["met"]:
         speedup["met"] = None  # a lower bound under the target says nothing
     out["pandas_speedup"] = speedup
-    out["pandas_memory_fraction"] = verdict(pandas.get("memory_fraction"), t["pandas_memory_fraction"])
+    memory = verdict(pandas.get("memory_fraction"), t["pandas_memory_fraction"])
+    if pandas.get("memory_fraction_is") == "at most" and not memory["met"]:
+        memory["met"] = None  # an upper bound over the target says nothing either
+    out["pandas_memory_fraction"] = memory
     out["incremental_fraction"] = verdict(cmp_.get("incremental", {}).get("wall_ratio"), t["incremental_fraction"])
     return out
 
