@@ -40,7 +40,11 @@ def html_to_pdf(html_file: Path, pdf_file: Path, timeout: float = 120) -> None:
         except subprocess.TimeoutExpired as exc:
             raise PdfError(f"Chromium did not print {html_file} within {timeout:.0f}s") from exc
     if proc.returncode != 0 or not tmp_pdf.exists() or tmp_pdf.stat().st_size == 0:
-        raise PdfError(f"Chromium failed to print {html_file} (exit {proc.returncode}): {proc.stderr[-1500:]}")
+        hint = ""
+        if "Socket path too long" in proc.stderr:
+            hint = (f"; Chromium keeps a socket in the temp folder ({tempfile.gettempdir()}), whose path must be "
+                    "short: point TMPDIR at a shorter folder")
+        raise PdfError(f"Chromium failed to print {html_file} (exit {proc.returncode}){hint}: {proc.stderr[-1500:]}")
     tmp_pdf.replace(pdf_file)
 
 

@@ -147,3 +147,18 @@ def test_every_segment_gets_one_of_the_four_actions(built_warehouse, pages):
         for segment_id in segments:
             assert pages[lang].keys[f"action:{segment_id}"] in names[lang]
 
+
+
+def test_a_temp_folder_too_deep_for_chromium_gets_an_actionable_error(tmp_path, monkeypatch):
+    import tempfile
+
+    from reporting.pdf import PdfError, html_to_pdf
+
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setenv("TMPDIR", str(deep))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    page = tmp_path / "page.html"
+    page.write_text("<html><body>hello</body></html>", encoding="utf-8")
+    with pytest.raises(PdfError, match="point TMPDIR at a shorter folder"):
+        html_to_pdf(page, tmp_path / "page.pdf")

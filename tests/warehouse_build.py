@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,8 +94,13 @@ def with_customer_id(relation: str) -> str:
 
 
 def temp_dir_for(data_dir: Path) -> Path:
-    """A temp folder of the warehouse's own, so a test can see what its processes leave behind."""
-    return data_dir.parent / "tmp"
+    """A temp folder of the warehouse's own, so a test can see what its processes leave behind.
+
+    Short, directly under the system temp folder: Chromium (the report's PDF) puts a Unix socket in it,
+    and socket paths are limited to 107 bytes, which a folder beside a pytest tmp_path exceeds.
+    """
+    digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"wh-{digest}"
 
 
 def warehouse_env(data_dir: Path) -> dict:
