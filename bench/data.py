@@ -47,8 +47,11 @@ def delivery_days(landing: Path) -> list[str]:
 
 
 def prepare_run(cache: Path, run_dir: Path, hold_back_last_day: bool = True) -> dict:
-    """A fresh run directory: landing (hard links, last day held back) and nothing else."""
+    """A fresh run directory: landing (hard links, last day held back) and the instance config `make run`
+    installs (the single-writer pool, telemetry off), nothing else."""
     shutil.rmtree(run_dir, ignore_errors=True)
+    (run_dir / "dagster_home").mkdir(parents=True)
+    shutil.copy(BENCH_DIR.parent / "deploy" / "dagster.yaml", run_dir / "dagster_home" / "dagster.yaml")
     landing, held = run_dir / "landing", run_dir / "held_back"
     days = delivery_days(cache / "landing")
     last = days[-1] if hold_back_last_day and len(days) > 1 else None

@@ -81,6 +81,13 @@ def test_ratios_need_what_they_compare():
     assert (o["wall_ratio"], o["cpu_ratio"], o["pipeline_not_measured"]) == (None, None, ["checks"])
     assert report.end_to_end({"generate": {"wall_s": 5, "cpu_s": 5, "peak_tree_rss_mib": 1},
                               "ingest": {"status": "skipped"}})["wall_s"] is None
+    # part of the pipeline measured: its sum is kept, but says nothing of the end-to-end targets when under them
+    e = report.end_to_end({**stages_, "privacy": {"status": "absent"}})
+    assert (e["wall_s"], e["not_measured"]) == (25, ["checks"])
+    judged = report.judge({"end_to_end": e, "comparisons": {}})
+    assert judged["end_to_end_s"]["met"] is None and judged["peak_mib"]["met"] is None
+    over = report.judge({"end_to_end": {**e, "wall_s": 900.0}, "comparisons": {}})
+    assert over["end_to_end_s"]["met"] is False  # over the target already with a part of the pipeline
 
 
 def test_pandas_stopped_at_the_cap_gives_bounds():
