@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from warehouse_build import BuiltWarehouse, run_build, warehouse_env
+from warehouse_build import TEMP_DIRS_MADE, BuiltWarehouse, run_build, warehouse_env
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # Empty ones only: anything a build left behind stays for whoever investigates a failure.
+    for temp in TEMP_DIRS_MADE:
+        if temp.is_dir() and not any(temp.iterdir()):
+            temp.rmdir()
 
 
 @pytest.fixture(scope="session")

@@ -103,9 +103,14 @@ def temp_dir_for(data_dir: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"wh-{digest}"
 
 
+# Every temp folder handed out this session; conftest removes the empty ones at the end.
+TEMP_DIRS_MADE: set[Path] = set()
+
+
 def warehouse_env(data_dir: Path) -> dict:
     temp = temp_dir_for(data_dir)
     temp.mkdir(parents=True, exist_ok=True)
+    TEMP_DIRS_MADE.add(temp)
     env = {**os.environ, **QUIET, "DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster_home"),
            "WAREHOUSE_PSEUDONYM_KEY": TEST_PSEUDONYM_KEY, "TMPDIR": str(temp)}
     env.pop("DUCKDB_DATABASE", None)
