@@ -102,21 +102,24 @@ def judge(result: dict) -> dict:
             return {"value": None, "target": target, "met": None}
         return {"value": value, "target": target, "met": value <= target if lower_is_better else value >= target}
 
-    out["end_to_end_s"] = verdict(e2e.get("wall_s"), t["end_to_end_s"])
-    out["peak_mib"] = verdict(e2e.get("peak_tree_rss_mib"), t["peak_mib"])
-    if e2e.get("not_measured"):  # part of the pipeline: a time under the target says nothing
-        for key in ("end_to_end_s", "peak_mib"):
-            out[key]["met"] = None if out[key]["met"] else out[key]["met"]
+    def from_bound(v: dict, decides: bool) -> dict:
+        # A bound, not the value: only one side of the target is known (``decides``); the other is unknown.
+        if v["met"] is not None and v["met"] is not decides:
+            v["met"] = None
+        return v
+
+    partial = bool(e2e.get("not_measured"))  # part of the pipeline: a lower bound on the whole
+    for key, value in (("end_to_end_s", e2e.get("wall_s")), ("peak_mib", e2e.get("peak_tree_rss_mib"))):
+        out[key] = verdict(value, t[key])
+        if partial:
+            from_bound(out[key], decides=False)  # over the target already, or unknown
     out["overhead_vs_floor"] = verdict(cmp_.get("floor", {}).get("wall_ratio"), t["overhead_vs_floor"])
     pandas = cmp_.get("pandas", {})
-    speedup = verdict(pandas.get("speedup"), t["pandas_speedup"], lower_is_better=False)
-    if pandas.get("speedup_is") == "at least" and not speedup["met"]:
-        speedup["met"] = None  # a lower bound under the target says nothing
-    out["pandas_speedup"] = speedup
-    memory = verdict(pandas.get("memory_fraction"), t["pandas_memory_fraction"])
-    if pandas.get("memory_fraction_is") == "at most" and not memory["met"]:
-        memory["met"] = None  # an upper bound over the target says nothing either
-    out["pandas_memory_fraction"] = memory
+    out["pandas_speedup"] = verdict(pandas.get("speedup"), t["pandas_speedup"], lower_is_better=False)
+    out["pandas_memory_fraction"] = verdict(pandas.get("memory_fraction"), t["pandas_memory_fraction"])
+    if pandas.get("pandas_stopped_at_memory_cap"):  # at least this fast, at most this share of the memory
+        from_bound(out["pandas_speedup"], decides=True)
+        from_bound(out["pandas_memory_fraction"], decides=True)
     out["incremental_fraction"] = verdict(cmp_.get("incremental", {}).get("wall_ratio"), t["incremental_fraction"])
     return out
 

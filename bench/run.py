@@ -209,28 +209,24 @@ def run(scale: Scale, seed: int, root: Path, skip: set[str], keep_run_dir: bool 
     prepared = data.prepare_run(cache, run_dir)
     env = data.run_env(run_dir)
     listing = present_parts(env)
-    stages_out = {"generate": {"status": "ok" if generate["returncode"] == 0 else "failed",
-                               **{k: generate[k] for k in ("wall_s", "cpu_s", "peak_rss_mib", "peak_tree_rss_mib",
-                                                           "landing_bytes", "cached")}}}
+    generated = {"status": "ok" if generate["returncode"] == 0 else "failed",
+                 **{k: generate[k] for k in ("wall_s", "cpu_s", "peak_rss_mib", "peak_tree_rss_mib",
+                                             "landing_bytes", "cached")}}
     result = {"scale": scale.name, "customers": scale.customers, "days": scale.days, "seed": seed,
               "started_at": started.isoformat(timespec="seconds"), "machine": _machine(), "code": _code(),
               "data": prepared, "skipped": sorted(skip),
-              "unassigned_groups": listing["unassigned_groups"], "stages": stages_out,
-              "end_to_end": report.end_to_end(stages_out), "comparisons": {}, "complete": False}
+              "unassigned_groups": listing["unassigned_groups"], "stages": {"generate": generated},
+              "end_to_end": {}, "comparisons": {}, "complete": False}
 
-    def progress(measured_stages: dict | None = None) -> None:
-        if measured_stages:
-            stages_out.update(measured_stages)
-        result["end_to_end"] = report.end_to_end(stages_out)
+    def progress(pipeline_so_far: dict | None = None) -> None:
+        if pipeline_so_far is not None:  # run_pipeline's stages, always in pipeline order
+            result["stages"] = {"generate": generated, **pipeline_so_far}
+        result["end_to_end"] = report.end_to_end(result["stages"])
         checkpoint(result)
 
     progress()
-    pipeline = run_pipeline(env, logs, listing["present"], skip, progress)
-    stages_out.update(pipeline)
-    # In pipeline order, whatever order the parts settled in.
-    ordered = {name: stages_out[name] for name in stages.STAGES if name in stages_out}
-    stages_out.clear()
-    stages_out.update(ordered)
+    progress(run_pipeline(env, logs, listing["present"], skip, progress))
+    stages_out = result["stages"]
     result["data"]["rows"] = _row_counts(run_dir / "warehouse.duckdb")
     progress()
     c = result["comparisons"]

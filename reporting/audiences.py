@@ -35,7 +35,7 @@ class AudienceRules:
 
 
 # A calibrated churn model gives customers who still buy low probabilities: an absolute bar such as 0.5
-# picked 2 of 5,685 of them on the 10k demo. Risk relative to the scored customers (above their mean,
+# picked 4 of 5,685 of them on the 10k demo. Risk relative to the scored customers (above their mean,
 # the riskiest share) gives marketing a list of a useful size on any data.
 def resolve_rules(con, rules: AudienceRules) -> AudienceRules:
     """``rules`` with the churn threshold filled in from the data when it is left to the default."""
