@@ -139,6 +139,43 @@ def test_parquet_range_violations_and_typed_values(con, tmp_path):
         "missing required order_id", "quantity: 0 is below 1"]
 
 
+def _order_items_parquet(path: Path, first_order: int, rows: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({
+        "order_id": [f"O{first_order + i}" for i in range(rows)],
+        "line_number": pa.array([1] * rows, pa.int64()),
+        "product_id": [f"P{i % 7}" for i in range(rows)],
+        "quantity": pa.array([0 if i == 3 else 1 for i in range(rows)], pa.int64()),  # one bad row per file
+        "unit_price": pa.array([2.5] * rows),
+        "ordered_at": pa.array([1772355600 + i for i in range(rows)], pa.timestamp("s")),
+    }), path)
+
+
+def test_parquet_groups_are_bounded_by_records_not_only_bytes(tmp_path):
+    """Parquet's compressed bytes hide how many rows a group holds; the footer's counts close groups."""
+    landing = tmp_path / "landing"
+    for day in range(5):
+        _order_items_parquet(landing / f"order_items/2026-03-0{day + 1}/items.parquet", day * 100, 30)
+
+    def load(db: str, group_records: int):
+        groups = []
+        with duckdb.connect(str(tmp_path / db)) as con:
+            result = load_source(con, "order_items", landing, group_records=group_records,
+                                 progress=lambda source, done, total: groups.append(done))
+            table = con.execute("select * exclude (_batch_id, _loaded_at) from raw.order_items "
+                                "order by _source_file, _source_row").fetchall()
+            quarantined = con.execute("select _source_file, _source_row, _reason from quality.quarantine_order_items "
+                                      "order by 1, 2").fetchall()
+        return result, groups, table, quarantined
+
+    small, small_groups, small_table, small_quarantine = load("small.duckdb", group_records=60)
+    whole, whole_groups, whole_table, whole_quarantine = load("whole.duckdb", group_records=1_000_000)
+    assert small_groups == [2, 4, 5] and whole_groups == [5]  # files done after each group
+    assert (small.rows_landed, small.rows_loaded, small.rows_quarantined) == (150, 145, 5)
+    assert small_table == whole_table and small_quarantine == whole_quarantine
+    assert [r[1] for r in small_quarantine] == [4] * 5  # the 4th row of each file, numbered per file
+
+
 def test_changed_file_replaces_its_rows_and_duplicate_delivery_is_not_loaded(con, tmp_path):
     landing = tmp_path / "landing"
     target = landing / "support_tickets/2026-03-01/a.csv"
