@@ -154,6 +154,58 @@ def test_erasure_by_email_only_finds_every_version_of_the_customer(built_warehou
         assert erasure.apply_erasures(con, key, "test-run-2", tmp_path / "models", tmp_path / "access") == []
 
 
+def _table_counts(con) -> dict[str, int]:
+    tables = [r[0] for r in con.execute(
+        "select schema_name || '.' || table_name from duckdb_tables() where database_name = current_database() "
+        "order by 1").fetchall()]
+    return {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in tables}
+
+
+def test_erasures_applied_together_delete_and_audit_what_one_at_a_time_would(built_warehouse, tmp_path):
+    """All pending requests go in one pass over each table; the result and each request's audit
+    trail must be the same as applying them one by one."""
+    key = fixed_pseudonym_key()
+    with built_warehouse.connect() as con:
+        people = con.execute("select customer_id, email from staging.stg_crm__customers c where email is not null "
+                             "and exists (select 1 from marts.fct_orders o where o.customer_key = c.customer_key) "
+                             "order by customer_id limit 3").fetchall()
+    (a, _), (b, b_email), (c, _) = people
+    requests = [("PRB1", a, None), ("PRB2", None, b_email.upper()), ("PRB3", c, None),
+                ("PRB4", a, None)]  # the same person asking twice
+
+    def add_request(con, day: int, request_id: str, customer_id: str | None, email: str | None) -> None:
+        con.execute("insert into raw.privacy_requests values (?, ?, ?, 'erasure', ?, 'test', "
+                    "'privacy_requests/2026-11-01/t.csv', ?, now())",
+                    [request_id, customer_id, email, f"2026-11-0{day}", day])
+
+    def audit_trail(con) -> list[tuple]:
+        return con.execute(f"select request_id, action, target, rows_affected from {audit.TABLE} "
+                           "where request_id like 'PRB%' and action <> 'file_removed' order by all").fetchall()
+
+    together, one_by_one = tmp_path / "together.duckdb", tmp_path / "one_by_one.duckdb"
+    for database in (together, one_by_one):
+        shutil.copy(built_warehouse.database, database)
+    with duckdb.connect(str(together)) as con:
+        for day, request in enumerate(requests, start=1):
+            add_request(con, day, *request)
+        applied = erasure.apply_erasures(con, key, "together", tmp_path / "models", tmp_path / "access")
+        assert [r.request_id for r in applied] == ["PRB1", "PRB2", "PRB3", "PRB4"]
+        together_counts, together_audit = _table_counts(con), audit_trail(con)
+    with duckdb.connect(str(one_by_one)) as con:
+        for day, request in enumerate(requests, start=1):
+            add_request(con, day, *request)
+            assert len(erasure.apply_erasures(con, key, f"run-{day}", tmp_path / "models", tmp_path / "access")) == 1
+        one_by_one_counts, one_by_one_audit = _table_counts(con), audit_trail(con)
+
+    assert together_counts == one_by_one_counts
+    assert together_audit == one_by_one_audit
+    deleted = [(rid, target, n) for rid, action, target, n in together_audit if action == "deleted"]
+    assert {rid for rid, target, _ in deleted if target == "raw.orders"} == {"PRB1", "PRB2", "PRB3"}
+    assert not [d for d in deleted if d[0] == "PRB4"], "the second request finds nothing left to delete"
+    completed = {r[0]: r[3] for r in together_audit if r[1] == "completed"}
+    assert completed == {rid: sum(n for r, _, n in deleted if r == rid) for rid in ("PRB1", "PRB2", "PRB3", "PRB4")}
+
+
 def test_access_request_exports_everything_held_about_the_person(built_warehouse):
     key = fixed_pseudonym_key()
     folder = built_warehouse.data_dir / "privacy" / "access"

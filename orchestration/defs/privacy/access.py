@@ -53,7 +53,7 @@ def _rows(con, sql: str) -> list[dict]:
 
 def collect(con: duckdb.DuckDBPyConnection, request: subjects.Request) -> tuple[dict[str, list[dict]], subjects.Subject]:
     """Every row about the request's person, by table (tables with no rows are left out)."""
-    person = subjects.stage(con, request)
+    person = subjects.stage(con, [request])[0]
     existing = _tables(con, ("raw", "quality", "staging"))
     held: dict[str, list[dict]] = {}
     for table, predicate in subjects.personal_tables(con, existing):

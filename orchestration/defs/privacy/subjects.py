@@ -46,6 +46,10 @@ def _clean(column: str) -> str:
     return f"nullif(trim({column}), '')"
 
 
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 def requests(con: duckdb.DuckDBPyConnection, request_type: str, exclude: set[str]) -> list[Request]:
     """The requests of a type in raw (latest delivery of each), oldest first, minus ``exclude``."""
     rows = con.execute(
@@ -64,79 +68,124 @@ def requests(con: duckdb.DuckDBPyConnection, request_type: str, exclude: set[str
     return [Request(r[0], request_type, r[1], r[2], r[3]) for r in rows if r[0] not in exclude]
 
 
-def stage(con: duckdb.DuckDBPyConnection, request: Request) -> Subject:
-    """Find every identifier of the request's person and stage them in ``_subject_*`` temp tables."""
-    con.execute("create or replace temp table _subject_customer_id (v varchar)")
-    if request.customer_id:
-        con.execute("insert into _subject_customer_id values (?)", [request.customer_id])
-    elif request.email:
-        con.execute(f"""insert into _subject_customer_id
-                        select distinct {_clean('customer_id')} from raw.customers
-                        where lower({_clean('email')}) = ? and {_clean('customer_id')} is not null""", [request.email])
+KINDS = ("customer_id", "email", "email_sha256", "order_id", "anonymous_id", "social_handle")
+
+
+def stage(con: duckdb.DuckDBPyConnection, batch: list[Request]) -> list[Subject]:
+    """Find every identifier of each request's person and stage them in ``_subject_*`` temp tables.
+
+    Each table has columns ``ord`` (the request's position in ``batch``) and ``v``; the identifiers of
+    the whole batch are found in one scan of each source, so the cost does not grow with the number
+    of requests times the size of the clickstream. Returns one ``Subject`` per request, in order.
+    """
+    con.execute("create or replace temp table _subject_request (ord integer, customer_id varchar, email varchar)")
+    con.executemany("insert into _subject_request values (?, ?, ?)",
+                    [(i, r.customer_id, r.email) for i, r in enumerate(batch)])
+    con.execute(f"""create or replace temp table _subject_customer_id as
+                    select ord, customer_id as v from _subject_request where customer_id is not null
+                    union
+                    select r.ord, {_clean('c.customer_id')} from _subject_request r join raw.customers c
+                      on r.customer_id is null and lower({_clean('c.email')}) = r.email
+                    where {_clean('c.customer_id')} is not null""")
     con.execute(f"""create or replace temp table _subject_email as
-                    select distinct cast(lower({_clean('email')}) as varchar) as v from raw.customers
-                    where {_clean('customer_id')} in (select v from _subject_customer_id) and {_clean('email')} is not null""")
-    if request.email:
-        con.execute("insert into _subject_email select ? where ? not in (select v from _subject_email)",
-                    [request.email, request.email])
-    con.execute("create or replace temp table _subject_email_sha256 as select distinct sha256(v) as v from _subject_email")
+                    select s.ord, cast(lower({_clean('c.email')}) as varchar) as v
+                    from raw.customers c join _subject_customer_id s on {_clean('c.customer_id')} = s.v
+                    where {_clean('c.email')} is not null
+                    union
+                    select ord, email from _subject_request where email is not null""")
+    con.execute("create or replace temp table _subject_email_sha256 as select distinct ord, sha256(v) as v from _subject_email")
     con.execute(f"""create or replace temp table _subject_order_id as
-                    select distinct {_clean('order_id')} as v from raw.orders
-                    where {_clean('customer_id')} in (select v from _subject_customer_id) and {_clean('order_id')} is not null""")
+                    select distinct s.ord, {_clean('o.order_id')} as v
+                    from raw.orders o join _subject_customer_id s on {_clean('o.customer_id')} = s.v
+                    where {_clean('o.order_id')} is not null""")
     # A cookie is the person's when nobody else ever logged in on it (identity resolution's rule).
     con.execute(f"""create or replace temp table _subject_anonymous_id as
                     with cookies as (
                         select {_clean('anonymous_id')} as v,
                                count(distinct {_clean('customer_id')}) as people,
-                               bool_or({_clean('customer_id')} in (select v from _subject_customer_id)) as theirs
+                               min({_clean('customer_id')}) as customer_id
                         from raw.web_events
                         where {_clean('anonymous_id')} in (
                             select {_clean('anonymous_id')} from raw.web_events
                             where {_clean('customer_id')} in (select v from _subject_customer_id))
                         group by 1
                     )
-                    select v from cookies where theirs and people = 1""")
+                    select distinct s.ord, c.v from cookies c join _subject_customer_id s on c.customer_id = s.v
+                    where c.people = 1""")
     handle_sql = dict(SOURCE_SUBJECTS["social_mentions"])["social_handle"]
     hash_sql = dict(SOURCE_SUBJECTS["social_mentions"])["email_sha256"]
     con.execute(f"""create or replace temp table _subject_social_handle as
-                    select distinct {handle_sql} as v from raw.social_mentions
-                    where {hash_sql} in (select v from _subject_email_sha256) and {_clean('handle')} is not null""")
-    kinds = ("customer_id", "email", "email_sha256", "order_id", "anonymous_id", "social_handle")
-    counts = {k: con.execute(f"select count(*) from _subject_{k}").fetchone()[0] for k in kinds}
-    ids = [r[0] for r in con.execute("select v from _subject_customer_id order by v").fetchall()]
-    emails = [r[0] for r in con.execute("select v from _subject_email order by v").fetchall()]
-    return Subject(customer_ids=ids, emails=emails, counts=counts)
+                    select distinct s.ord, m.handle as v
+                    from (select {handle_sql} as handle, {hash_sql} as email_hash from raw.social_mentions
+                          where {_clean('handle')} is not null) m
+                    join _subject_email_sha256 s on m.email_hash = s.v""")
+    counts = {k: dict(con.execute(f"select ord, count(*) from _subject_{k} group by ord").fetchall()) for k in KINDS}
+    ids: dict[int, list[str]] = {}
+    for ord_, v in con.execute("select ord, v from _subject_customer_id order by ord, v").fetchall():
+        ids.setdefault(ord_, []).append(v)
+    emails: dict[int, list[str]] = {}
+    for ord_, v in con.execute("select ord, v from _subject_email order by ord, v").fetchall():
+        emails.setdefault(ord_, []).append(v)
+    return [Subject(customer_ids=ids.get(i, []), emails=emails.get(i, []),
+                    counts={k: counts[k].get(i, 0) for k in KINDS}) for i in range(len(batch))]
 
 
-def row_predicate(source: str) -> str | None:
-    """SQL over a raw (or quarantine) table of ``source``: the row belongs to the staged subject."""
-    subjects = SOURCE_SUBJECTS.get(source)
-    if not subjects:
-        return None
-    return "(" + " or ".join(f"coalesce(({sql}) in (select v from _subject_{kind}), false)"
-                             for kind, sql in subjects) + ")"
+def staged_rows(con: duckdb.DuckDBPyConnection, table: str, kinds: tuple[tuple[str, str], ...],
+                raw_record_patterns: dict[int, str] | None = None) -> None:
+    """Stage ``_hits(rid, ord)``: the rowids of ``table`` that belong to a staged person, each under the
+    earliest request it matches. ``kinds`` pairs a subject kind with SQL over the table's columns;
+    ``raw_record_patterns`` adds, per request, a regex over quarantined raw text."""
+    parts = [f"""select t.rid, s.ord from (select rowid as rid, ({sql}) as v from {table}) t
+                 join _subject_{kind} s on t.v = s.v""" for kind, sql in kinds]
+    for ord_, pattern in (raw_record_patterns or {}).items():
+        parts.append(f"select rowid as rid, {ord_} as ord from {table} "
+                     f"where coalesce(regexp_matches(lower(_raw_record), {_lit(pattern)}), false)")
+    con.execute("create or replace temp table _hits as select rid, min(ord) as ord from ("
+                + " union all ".join(parts) + ") group by rid")
 
 
 def personal_tables(con: duckdb.DuckDBPyConnection, existing: set[str]) -> list[tuple[str, str]]:
-    """(table, predicate) for every raw and quarantine table in ``existing`` that can hold the staged person's rows."""
+    """(table, predicate) for every raw and quarantine table in ``existing`` that can hold a staged person's rows."""
     found = []
-    for source in SOURCES:
-        predicate = row_predicate(source)
-        if predicate is None:
-            continue
-        for table, extra in ((f"raw.{source}", None), (f"quality.quarantine_{source}", raw_record_predicate(con))):
-            if table in existing:
-                found.append((table, f"{predicate} or {extra}" if extra else predicate))
+    for table, kinds, quarantine in personal_sources(existing):
+        predicate = "(" + " or ".join(f"coalesce(({sql}) in (select v from _subject_{kind}), false)"
+                                      for kind, sql in kinds) + ")"
+        found.append((table, f"{predicate} or {raw_record_predicate(con)}" if quarantine else predicate))
     return found
 
 
+def personal_sources(existing: set[str]) -> list[tuple[str, tuple[tuple[str, str], ...], bool]]:
+    """(table, its identifier kinds with their SQL, is a quarantine table) for every raw and quarantine table
+    in ``existing`` that can hold a person's rows."""
+    found = []
+    for source in SOURCES:
+        kinds = SOURCE_SUBJECTS.get(source)
+        if not kinds:
+            continue
+        for table, quarantine in ((f"raw.{source}", False), (f"quality.quarantine_{source}", True)):
+            if table in existing:
+                found.append((table, kinds, quarantine))
+    return found
+
+
+def raw_record_patterns(con: duckdb.DuckDBPyConnection) -> dict[int, str]:
+    """Per staged request, a regex for any of the person's identifiers in unparseable quarantined text
+    (such lines keep only their raw text)."""
+    tokens: dict[int, list[str]] = {}
+    for ord_, v in con.execute(
+            "select ord, v from _subject_customer_id union select ord, v from _subject_email "
+            "union select ord, v from _subject_order_id union select ord, v from _subject_anonymous_id "
+            "order by ord, v").fetchall():
+        if v:
+            tokens.setdefault(ord_, []).append(v)
+    return {ord_: f"(^|[^a-z0-9])({'|'.join(re.escape(t) for t in found).lower()})([^a-z0-9]|$)"
+            for ord_, found in tokens.items()}
+
+
 def raw_record_predicate(con: duckdb.DuckDBPyConnection) -> str:
-    """Unparseable quarantined lines keep only their raw text: match any of the person's identifiers in it."""
-    tokens = [r[0] for r in con.execute(
-        "select v from _subject_customer_id union select v from _subject_email union select v from _subject_order_id "
-        "union select v from _subject_anonymous_id").fetchall() if r[0]]
-    if not tokens:
+    """SQL over a quarantine table: the unparseable line holds an identifier of a staged person."""
+    patterns = raw_record_patterns(con)
+    if not patterns:
         return "false"
-    alternatives = "|".join(re.escape(t) for t in sorted(tokens))
-    pattern = f"(^|[^A-Za-z0-9])({alternatives})([^A-Za-z0-9]|$)"
-    return "coalesce(regexp_matches(lower(_raw_record), " + "'" + pattern.lower().replace("'", "''") + "'), false)"
+    return "(" + " or ".join(f"coalesce(regexp_matches(lower(_raw_record), {_lit(p)}), false)"
+                             for p in patterns.values()) + ")"
