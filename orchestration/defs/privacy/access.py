@@ -56,13 +56,14 @@ def collect(con: duckdb.DuckDBPyConnection, request: subjects.Request) -> tuple[
     person = subjects.stage(con, [request])[0]
     existing = _tables(con, ("raw", "quality", "staging"))
     held: dict[str, list[dict]] = {}
-    for table, predicate in subjects.personal_tables(con, existing):
-        rows = _rows(con, f"select * from {table} where {predicate}")
+    patterns = subjects.raw_record_patterns(con)
+    for table, kinds, quarantine in subjects.personal_sources(existing):
+        subjects.staged_rows(con, table, kinds, patterns if quarantine else None)
+        rows = _rows(con, f"select * from {table} where rowid in (select rid from _hits)")
         if rows:
             held[table] = rows
     if MAP_TABLE in existing:
-        con.execute(f"create or replace temp table _subject_customer_key as select customer_key as v from {MAP_TABLE} "
-                    "where customer_id in (select v from _subject_customer_id)")
+        subjects.stage_customer_keys(con, existing)
         held["staging.stg_crm__customers"] = _rows(
             con, "select * exclude (_batch_id, _loaded_at) from staging.stg_crm__customers "
                  "where customer_id in (select v from _subject_customer_id)")

@@ -83,9 +83,7 @@ def erase(con: duckdb.DuckDBPyConnection, key: PseudonymKey,
     try:
         people = subjects.stage(con, batch)
         existing = _tables(con, ("raw", "quality", "intermediate", "staging"))
-        con.execute(f"create or replace temp table _subject_customer_key as select s.ord, m.customer_key as v "
-                    f"from {MAP_TABLE} m join _subject_customer_id s on m.customer_id = s.v"
-                    if MAP_TABLE in existing else "create or replace temp table _subject_customer_key (ord integer, v varchar)")
+        subjects.stage_customer_keys(con, existing)
         patterns = subjects.raw_record_patterns(con)
         for table, kinds, quarantine in subjects.personal_sources(existing):
             _delete_staged_hits(con, table, kinds, entries, patterns if quarantine else None)

@@ -5,7 +5,7 @@ From that we find the person's customer ids (every CRM version with that e-mail)
 those everything else that identifies them in other sources: their orders, the cookies only
 they ever logged in on (a shared device is not theirs alone), the SHA-256 of their e-mails
 that social platforms send, and the social handles posted under those hashes.
-Identifiers are staged in temp tables (``_subject_<kind>``, one column ``v``) for the queries
+Identifiers are staged in temp tables (``_subject_<kind>``: ``ord``, the request, and ``v``) for the queries
 of ``erasure`` and ``access``.
 """
 
@@ -19,6 +19,7 @@ import duckdb
 
 from landing.contract import SOURCES
 
+from .pseudonyms import MAP_TABLE
 from .suppression import SOURCE_SUBJECTS
 
 
@@ -130,6 +131,13 @@ def stage(con: duckdb.DuckDBPyConnection, batch: list[Request]) -> list[Subject]
                     counts={k: counts[k].get(i, 0) for k in KINDS}) for i in range(len(batch))]
 
 
+def stage_customer_keys(con: duckdb.DuckDBPyConnection, existing: set[str]) -> None:
+    """``_subject_customer_key``: the pseudonyms of the staged customer ids (none before the key map exists)."""
+    con.execute(f"create or replace temp table _subject_customer_key as select s.ord, m.customer_key as v "
+                f"from {MAP_TABLE} m join _subject_customer_id s on m.customer_id = s.v"
+                if MAP_TABLE in existing else "create or replace temp table _subject_customer_key (ord integer, v varchar)")
+
+
 def staged_rows(con: duckdb.DuckDBPyConnection, table: str, kinds: tuple[tuple[str, str], ...],
                 raw_record_patterns: dict[int, str] | None = None) -> None:
     """Stage ``_hits(rid, ord)``: the rowids of ``table`` that belong to a staged person, each under the
@@ -142,16 +150,6 @@ def staged_rows(con: duckdb.DuckDBPyConnection, table: str, kinds: tuple[tuple[s
                      f"where coalesce(regexp_matches(lower(_raw_record), {_lit(pattern)}), false)")
     con.execute("create or replace temp table _hits as select rid, min(ord) as ord from ("
                 + " union all ".join(parts) + ") group by rid")
-
-
-def personal_tables(con: duckdb.DuckDBPyConnection, existing: set[str]) -> list[tuple[str, str]]:
-    """(table, predicate) for every raw and quarantine table in ``existing`` that can hold a staged person's rows."""
-    found = []
-    for table, kinds, quarantine in personal_sources(existing):
-        predicate = "(" + " or ".join(f"coalesce(({sql}) in (select v from _subject_{kind}), false)"
-                                      for kind, sql in kinds) + ")"
-        found.append((table, f"{predicate} or {raw_record_predicate(con)}" if quarantine else predicate))
-    return found
 
 
 def personal_sources(existing: set[str]) -> list[tuple[str, tuple[tuple[str, str], ...], bool]]:
@@ -180,12 +178,3 @@ def raw_record_patterns(con: duckdb.DuckDBPyConnection) -> dict[int, str]:
             tokens.setdefault(ord_, []).append(v)
     return {ord_: f"(^|[^a-z0-9])({'|'.join(re.escape(t) for t in found).lower()})([^a-z0-9]|$)"
             for ord_, found in tokens.items()}
-
-
-def raw_record_predicate(con: duckdb.DuckDBPyConnection) -> str:
-    """SQL over a quarantine table: the unparseable line holds an identifier of a staged person."""
-    patterns = raw_record_patterns(con)
-    if not patterns:
-        return "false"
-    return "(" + " or ".join(f"coalesce(regexp_matches(lower(_raw_record), {_lit(p)}), false)"
-                             for p in patterns.values()) + ")"
