@@ -38,13 +38,12 @@ def churn_labels(orders: pd.DataFrame, cutoff, horizon_days: int) -> pd.DataFram
     """
     start = pd.Timestamp(cutoff)
     end = start + pd.Timedelta(days=horizon_days)
-    o = orders[["customer_key", "order_date"] + (["status"] if "status" in orders.columns else [])].copy()
-    o["order_date"] = pd.to_datetime(o["order_date"])
-    if "status" in o.columns:
-        o = o[~o["status"].isin(NON_PURCHASE_STATUSES)]
-    known = np.sort(o.loc[o["order_date"] < start, "customer_key"].unique())
-    bought = set(o.loc[(o["order_date"] >= start) & (o["order_date"] < end), "customer_key"])
-    return pd.DataFrame({"customer_key": known, "churned": [0 if c in bought else 1 for c in known]})
+    dates = pd.to_datetime(orders["order_date"])
+    purchase = ~orders["status"].isin(NON_PURCHASE_STATUSES) if "status" in orders.columns else True
+    keys = orders["customer_key"]
+    known = np.sort(keys[purchase & (dates < start)].unique())
+    bought = keys[purchase & (dates >= start) & (dates < end)].unique()
+    return pd.DataFrame({"customer_key": known, "churned": (~pd.Index(known).isin(bought)).astype("int64")})
 
 
 def churn_dataset(
@@ -150,13 +149,12 @@ def top_drivers(model: ChurnModel, features: pd.DataFrame, n: int = 3) -> pd.Dat
     z = scaler.transform(_design(features, model.columns))
     contrib = z * lr.coef_[0]
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :n]
-    rows = []
-    ids = features["customer_key"].to_numpy()
-    for i, cols in enumerate(order):
-        for rank, j in enumerate(cols, start=1):
-            if contrib[i, j] > 0:
-                rows.append((ids[i], rank, model.columns[j], float(contrib[i, j])))
-    return pd.DataFrame(rows, columns=["customer_key", "rank", "feature", "contribution"])
+    top = np.take_along_axis(contrib, order, axis=1)
+    customer, slot = np.nonzero(top > 0)  # row-major: by customer, then rank
+    return pd.DataFrame({"customer_key": features["customer_key"].to_numpy()[customer],
+                         "rank": (slot + 1).astype("int64"),
+                         "feature": np.asarray(model.columns, dtype=object)[order[customer, slot]],
+                         "contribution": top[customer, slot].astype(float)})
 
 
 @dataclass

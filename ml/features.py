@@ -60,12 +60,13 @@ def customer_features(
     """
     _require(orders, {"customer_key", "order_date", "net_revenue"}, "orders")
     cutoff = pd.Timestamp(as_of)
-    o = orders.copy()
-    o["order_date"] = pd.to_datetime(o["order_date"])
-    o = o[o["order_date"] < cutoff]
-    if "status" in o.columns:
-        o = o[~o["status"].isin(NON_PURCHASE_STATUSES)]
-    o["net_revenue"] = o["net_revenue"].astype(float)
+    # Filter before anything is copied: at a million customers the order frame is gigabytes, and
+    # churn calls this once per training cutoff.
+    order_dates = pd.to_datetime(orders["order_date"])
+    kept = order_dates < cutoff
+    if "status" in orders.columns:
+        kept &= ~orders["status"].isin(NON_PURCHASE_STATUSES)
+    o = orders.loc[kept].assign(order_date=order_dates[kept], net_revenue=orders["net_revenue"][kept].astype(float))
 
     g = o.groupby("customer_key", sort=True)
     first, last = g["order_date"].min(), g["order_date"].max()
@@ -87,7 +88,7 @@ def customer_features(
     else:
         out["discount_share"] = 0.0
     if "status" in o.columns:
-        out["return_rate"] = g["status"].apply(lambda s: float((s == "returned").mean()))
+        out["return_rate"] = (o["status"] == "returned").groupby(o["customer_key"], sort=True).mean()
     else:
         out["return_rate"] = 0.0
     for days in recent_days:
@@ -99,19 +100,18 @@ def customer_features(
         out = out.join(_share_columns(o, "channel", "net_revenue", "channel_share_"))
     if order_items is not None and len(order_items) and "order_id" in o.columns:
         _require(order_items, {"order_id", "category"}, "order_items")
-        items = order_items.copy()
+        items = order_items
         if "line_revenue" not in items.columns:
             _require(items, {"quantity", "unit_price"}, "order_items")
-            items["line_revenue"] = items["quantity"].astype(float) * items["unit_price"].astype(float)
+            items = items.assign(line_revenue=items["quantity"].astype(float) * items["unit_price"].astype(float))
         # Joining to the filtered orders keeps lines of future or cancelled orders out.
         items = items.merge(o[["order_id", "customer_key"]], on="order_id", how="inner")
         out = out.join(_share_columns(items, "category", "line_revenue", "cat_share_"))
 
     if activity is not None and len(activity):
         _require(activity, {"customer_key", "event_time"}, "activity")
-        a = activity.copy()
-        a["event_time"] = pd.to_datetime(a["event_time"])
-        a = a[a["event_time"] < cutoff]
+        event_times = pd.to_datetime(activity["event_time"])
+        a = activity.loc[event_times < cutoff].assign(event_time=event_times[event_times < cutoff])
         for days in recent_days:
             recent = a[a["event_time"] >= cutoff - pd.Timedelta(days=days)]
             out[f"activity_last_{days}d"] = recent.groupby("customer_key").size().reindex(out.index, fill_value=0)
