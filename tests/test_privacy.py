@@ -21,7 +21,7 @@ from warehouse_build import PROJECT_ROOT, QUIET, TEST_PSEUDONYM_KEY, fixed_pseud
 
 from landing.contract import SOURCES
 from orchestration.defs.ingest.loader import load_source
-from orchestration.defs.privacy import audit, erasure, retention
+from orchestration.defs.privacy import access, audit, erasure, retention
 from orchestration.defs.privacy.pseudonyms import PseudonymKeyChangedError, customer_key, refresh_pseudonyms
 from orchestration.defs.privacy.suppression import suppressed_row_filter
 from orchestration.secret_keys import PseudonymKey, hmac_sql
@@ -226,6 +226,52 @@ def test_access_request_exports_everything_held_about_the_person(built_warehouse
             rows = con.execute(f"select sum(rows_affected) from {audit.TABLE} where request_id = ? "
                                "and action = 'completed'", [request["request_id"]]).fetchone()[0]
         assert rows == sum(len(v) for v in tables.values())
+
+
+def test_access_requests_answered_together_export_what_one_at_a_time_would(built_warehouse, tmp_path):
+    """All pending access requests share one pass over each table; each file must hold exactly what
+    answering that request alone writes, and a person asking twice gets their rows both times."""
+    key = fixed_pseudonym_key()
+    with built_warehouse.connect() as con:
+        people = con.execute("select customer_id, email from staging.stg_crm__customers c where email is not null "
+                             "and exists (select 1 from marts.fct_orders o where o.customer_key = c.customer_key) "
+                             "order by customer_id limit 2").fetchall()
+    (a, _), (b, b_email) = people
+    requests = [("PRA1", a, None), ("PRA2", None, b_email.upper()), ("PRA3", a, None), ("PRA4", "C-NOBODY", None)]
+
+    def add_request(con, day: int, request_id: str, customer_id: str | None, email: str | None) -> None:
+        con.execute("insert into raw.privacy_requests values (?, ?, ?, 'access', ?, 'test', "
+                    "'privacy_requests/2026-11-01/t.csv', ?, now())",
+                    [request_id, customer_id, email, f"2026-11-0{day}", day])
+
+    def exported(folder) -> dict[str, dict]:
+        return {rid: {k: v for k, v in json.loads((folder / f"{rid}.json").read_text(encoding="utf-8")).items()
+                      if k in ("subject", "tables")} for rid, *_ in requests}
+
+    answered = {}
+    for mode in ("together", "one_by_one"):
+        database, folder = tmp_path / f"{mode}.duckdb", tmp_path / mode
+        shutil.copy(built_warehouse.database, database)
+        with duckdb.connect(str(database)) as con:
+            if mode == "together":
+                for day, request in enumerate(requests, start=1):
+                    add_request(con, day, *request)
+                results = access.answer_access_requests(con, key, folder, "together")
+                assert [r.request_id for r in results] == ["PRA1", "PRA2", "PRA3", "PRA4"]
+                assert [r.found for r in results] == [True, True, True, False]
+                assert con.execute(f"select action from {audit.TABLE} where request_id = 'PRA4' "
+                                   "order by all").fetchall() == [("completed",), ("file_written",), ("no_data_found",)]
+            else:
+                for day, request in enumerate(requests, start=1):
+                    add_request(con, day, *request)
+                    assert len(access.answer_access_requests(con, key, folder, f"run-{day}")) == 1
+        answered[mode] = exported(folder)
+
+    assert answered["together"] == answered["one_by_one"]
+    first, again = answered["together"]["PRA1"]["tables"], answered["together"]["PRA3"]["tables"]
+    assert first == again and len(first["raw.orders"]) > 0, "a person asking twice gets their rows both times"
+    assert {r["customer_id"].strip() for r in answered["together"]["PRA2"]["tables"]["raw.customers"]} == {b}
+    assert answered["together"]["PRA4"]["tables"] == {}
 
 
 def test_changed_pseudonym_key_is_refused_unless_rotating(built_warehouse, tmp_path):

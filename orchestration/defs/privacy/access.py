@@ -45,37 +45,46 @@ def _jsonable(value):
     return value
 
 
-def _rows(con, sql: str) -> list[dict]:
+REQUEST_COLUMN = "_access_request_ord"  # which request of the batch a fetched row is for
+
+
+def _rows_by_request(con, sql: str, table: str, held: list[dict[str, list[dict]]]) -> None:
+    """Run ``sql`` (its first column is ``REQUEST_COLUMN``) and file each row under its request and ``table``."""
     cursor = con.execute(sql)
-    names = [d[0] for d in cursor.description]
-    return [{n: _jsonable(v) for n, v in zip(names, row)} for row in cursor.fetchall()]
+    names = [d[0] for d in cursor.description][1:]
+    while chunk := cursor.fetchmany(10_000):
+        for ord_, *values in chunk:
+            held[ord_].setdefault(table, []).append({n: _jsonable(v) for n, v in zip(names, values)})
 
 
-def collect(con: duckdb.DuckDBPyConnection, request: subjects.Request) -> tuple[dict[str, list[dict]], subjects.Subject]:
-    """Every row about the request's person, by table (tables with no rows are left out)."""
-    person = subjects.stage(con, [request])[0]
+def collect(con: duckdb.DuckDBPyConnection,
+            batch: list[subjects.Request]) -> list[tuple[dict[str, list[dict]], subjects.Subject]]:
+    """Every row about each request's person, by table (tables with no rows are left out).
+
+    The whole batch is answered in one pass over each table, like erasures; a row about a person
+    who asked twice goes into both of their exports."""
+    people = subjects.stage(con, batch)
     existing = _tables(con, ("raw", "quality", "staging"))
-    held: dict[str, list[dict]] = {}
+    held: list[dict[str, list[dict]]] = [{} for _ in batch]
     patterns = subjects.raw_record_patterns(con)
     for table, kinds, quarantine in subjects.personal_sources(existing):
-        subjects.staged_rows(con, table, kinds, patterns if quarantine else None)
-        rows = _rows(con, f"select * from {table} where rowid in (select rid from _hits)")
-        if rows:
-            held[table] = rows
+        subjects.staged_rows(con, table, kinds, patterns if quarantine else None, every_request=True)
+        _rows_by_request(con, f"select h.ord as {REQUEST_COLUMN}, t.* from {table} t "
+                              "join _hits h on t.rowid = h.rid order by h.ord, h.rid", table, held)
     if MAP_TABLE in existing:
         subjects.stage_customer_keys(con, existing)
-        held["staging.stg_crm__customers"] = _rows(
-            con, "select * exclude (_batch_id, _loaded_at) from staging.stg_crm__customers "
-                 "where customer_id in (select v from _subject_customer_id)")
+        _rows_by_request(con, f"select s.ord as {REQUEST_COLUMN}, t.* exclude (_batch_id, _loaded_at) "
+                              "from staging.stg_crm__customers t join _subject_customer_id s on t.customer_id = s.v "
+                              "order by s.ord, t.customer_id", "staging.stg_crm__customers", held)
         for table in _tables_with_column(con, ("marts", "ml"), "customer_key"):
-            rows = _rows(con, f"select * from {table} where customer_key in (select v from _subject_customer_key)")
-            if rows:
-                held[table] = rows
-    return {k: v for k, v in held.items() if v}, person
+            _rows_by_request(con, f"select s.ord as {REQUEST_COLUMN}, t.* from {table} t "
+                                  "join _subject_customer_key s on t.customer_key = s.v order by s.ord, t.rowid",
+                             table, held)
+    return list(zip(held, people))
 
 
-def write_access_export(con, key: PseudonymKey, request: subjects.Request, out_dir: Path, run_id: str) -> AccessResult:
-    held, person = collect(con, request)
+def write_access_export(con, key: PseudonymKey, request: subjects.Request, held: dict[str, list[dict]],
+                        person: subjects.Subject, out_dir: Path, run_id: str) -> AccessResult:
     ref = audit.subject_ref(key, person.customer_ids, request.email)
     rows = sum(len(v) for v in held.values())
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -101,15 +110,20 @@ def write_access_export(con, key: PseudonymKey, request: subjects.Request, out_d
         json.dump(document, fh, ensure_ascii=False, indent=1)
     tmp.replace(path)
     entries = [audit.AuditEntry("file_written", str(path), rows, f"{len(held)} table(s)")]
-    if not person.found:
-        entries.append(audit.AuditEntry("no_data_found", "", 0, "no customer, e-mail hash or handle matched"))
+    # A customer id named in the request counts as an identifier even if no table holds it: what
+    # answers an access request is whether any row was found.
+    if not held:
+        entries.append(audit.AuditEntry("no_data_found", "", 0, "no row of any table matched the person's identifiers"))
     entries.append(audit.AuditEntry("completed", "", rows))
     audit.record(con, request.request_id, "access", ref, request.requested_at, run_id, entries)
-    return AccessResult(request.request_id, path, rows, person.found)
+    return AccessResult(request.request_id, path, rows, bool(held))
 
 
 def answer_access_requests(con: duckdb.DuckDBPyConnection, key: PseudonymKey, out_dir: Path,
                            run_id: str) -> list[AccessResult]:
     audit.ensure_table(con)
     pending = subjects.requests(con, "access", audit.completed_request_ids(con, "access"))
-    return [write_access_export(con, key, r, out_dir, run_id) for r in pending]
+    if not pending:
+        return []
+    return [write_access_export(con, key, request, held, person, out_dir, run_id)
+            for request, (held, person) in zip(pending, collect(con, pending))]

@@ -139,17 +139,20 @@ def stage_customer_keys(con: duckdb.DuckDBPyConnection, existing: set[str]) -> N
 
 
 def staged_rows(con: duckdb.DuckDBPyConnection, table: str, kinds: tuple[tuple[str, str], ...],
-                raw_record_patterns: dict[int, str] | None = None) -> None:
+                raw_record_patterns: dict[int, str] | None = None, every_request: bool = False) -> None:
     """Stage ``_hits(rid, ord)``: the rowids of ``table`` that belong to a staged person, each under the
-    earliest request it matches. ``kinds`` pairs a subject kind with SQL over the table's columns;
-    ``raw_record_patterns`` adds, per request, a regex over quarantined raw text."""
+    earliest request it matches (a row is deleted once), or with ``every_request`` under each request it
+    matches (a row is exported to everyone it is about). ``kinds`` pairs a subject kind with SQL over the
+    table's columns; ``raw_record_patterns`` adds, per request, a regex over quarantined raw text."""
     parts = [f"""select t.rid, s.ord from (select rowid as rid, ({sql}) as v from {table}) t
                  join _subject_{kind} s on t.v = s.v""" for kind, sql in kinds]
     for ord_, pattern in (raw_record_patterns or {}).items():
         parts.append(f"select rowid as rid, {ord_} as ord from {table} "
                      f"where coalesce(regexp_matches(lower(_raw_record), {_lit(pattern)}), false)")
-    con.execute("create or replace temp table _hits as select rid, min(ord) as ord from ("
-                + " union all ".join(parts) + ") group by rid")
+    matches = " union all ".join(parts)
+    con.execute("create or replace temp table _hits as "
+                + (f"select distinct rid, ord from ({matches})" if every_request
+                   else f"select rid, min(ord) as ord from ({matches}) group by rid"))
 
 
 def personal_sources(existing: set[str]) -> list[tuple[str, tuple[tuple[str, str], ...], bool]]:
