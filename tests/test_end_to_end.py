@@ -199,3 +199,24 @@ def test_the_build_leaves_no_temp_files_and_keeps_the_dbt_target_beside_the_ware
     assert built_warehouse.temp_left_behind == []
     target = built_warehouse.data_dir / "dbt_target" / "warehouse"
     assert (target / "partial_parse.msgpack").exists() and (target / "run_results.json").exists()
+
+
+def test_a_large_dbt_selection_runs_twice_in_a_row(built_warehouse, tmp_path):
+    """Two runs of the warehouse models alone (276 dbt nodes: dagster-dbt runs them in a temporary copy of
+    the project, with the same vars): the partial-parse file the first copy left would send the second
+    run's seeds to the first copy's deleted folder."""
+    import shutil
+    import subprocess
+    import sys
+
+    from warehouse_build import PROJECT_ROOT, warehouse_env
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(built_warehouse.data_dir, data_dir, ignore=shutil.ignore_patterns("dagster_home"))
+    env = warehouse_env(data_dir)
+    for attempt in (1, 2):
+        proc = subprocess.run([sys.executable, "-m", "bench.stage", "dbt"], cwd=PROJECT_ROOT, env=env,
+                              capture_output=True, text=True, timeout=900)
+        output = proc.stdout + proc.stderr
+        assert "temporary copy of DBT project" in output
+        assert proc.returncode == 0, f"run {attempt}:\n{output[-4000:]}"

@@ -88,20 +88,30 @@ def _stream_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: li
     When a run selects more than 200 of an asset's dbt nodes (any run that builds a part of the
     project, such as the after-ML models), dagster-dbt writes its selection as a ``selectors.yml``
     into a temporary copy of the project and runs dbt there; it never deletes the copy. Left alone,
-    every such run leaves a project copy in the temp folder, so it is removed once dbt has finished.
+    every such run leaves a project copy in the temp folder, so it is removed once dbt has finished,
+    and so is the partial-parse file dbt wrote there: its nodes hold the copy's absolute path, and
+    the next invocation with the same vars would reuse them and look for seed files in the deleted copy.
     """
-    invocation = dbt.cli(args, context=context, target_path=dbt_target_path())
+    target_path = dbt_target_path()
+    invocation = dbt.cli(args, context=context, target_path=target_path)
     try:
         yield from invocation.stream()
     finally:
-        _remove_selection_copy(Path(invocation.project_dir))
+        if _remove_selection_copy(Path(invocation.project_dir)):
+            (target_path / PARTIAL_PARSE_FILE).unlink(missing_ok=True)
 
 
-def _remove_selection_copy(project_dir: Path) -> None:
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+
+
+def _remove_selection_copy(project_dir: Path) -> bool:
+    """Delete ``project_dir`` if it is a temporary copy of the project; say whether it was one."""
     temp_root = Path(tempfile.gettempdir()).resolve()
     project_dir = project_dir.resolve()
     if project_dir != DBT_PROJECT_DIR.resolve() and project_dir.is_relative_to(temp_root) and project_dir != temp_root:
         shutil.rmtree(project_dir, ignore_errors=True)
+        return True
+    return False
 
 
 # The incremental models are the partitioned ones, read off the manifest by dbt's own selector.
