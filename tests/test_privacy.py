@@ -139,8 +139,19 @@ def test_erasure_by_email_only_finds_every_version_of_the_customer(built_warehou
                                  "order by customer_id limit 1").fetchone()
         con.execute("insert into raw.privacy_requests values ('PRTEST1', null, ?, 'erasure', '2026-11-01', "
                     "'test', 'privacy_requests/2026-11-01/t.csv', 2, now())", [email.upper()])
+        orders = [r[0] for r in con.execute("select distinct trim(order_id) from raw.orders where trim(customer_id) = ?",
+                                            [cid]).fetchall()]
         results = erasure.apply_erasures(con, key, "test-run", tmp_path / "models", tmp_path / "access")
         assert [r.request_id for r in results] == ["PRTEST1"] and results[0].found
+        # built tables keyed by order (staged order lines) lose the person's orders before any rebuild
+        with_orders = [r[0] for r in con.execute(
+            "select distinct c.schema_name || '.' || c.table_name from duckdb_columns() c join duckdb_tables() t "
+            "using (database_name, schema_name, table_name) where c.column_name = 'order_id' "
+            "and c.schema_name in ('staging', 'intermediate', 'marts', 'ml')").fetchall()]
+        assert "staging.stg_shop__order_items" in with_orders
+        for table in with_orders:
+            n = con.execute(f"select count(*) from {table} where order_id in (select unnest(?))", [orders]).fetchone()[0]
+            assert n == 0, f"{cid}'s orders still in {table}"
         assert con.execute("select count(*) from raw.customers where trim(customer_id) = ?", [cid]).fetchone()[0] == 0
         assert con.execute("select count(*) from raw.orders where trim(customer_id) = ?", [cid]).fetchone()[0] == 0
         ckey = customer_key(key, cid)

@@ -1,3 +1,6 @@
+-- A table: customer_360, nps_summary and its tests read it; as a view each re-joins every order line.
+{{ config(materialized='table') }}
+
 with
 
 order_items as (

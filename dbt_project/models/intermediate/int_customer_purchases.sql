@@ -1,3 +1,6 @@
+-- A table: lifecycle, cohorts, KPIs and preferences read it; as a view each re-ranks every order.
+{{ config(materialized='table') }}
+
 with
 
 orders as (

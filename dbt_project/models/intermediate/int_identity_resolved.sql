@@ -1,3 +1,6 @@
+-- A table: fct_sessions, customer_360 and its tests read it; as a view each re-scans the clickstream.
+{{ config(materialized='table') }}
+
 with
 
 web_events as (

@@ -8,7 +8,7 @@ is scanned once, not once per request):
 * raw rows of every source that identify them (``subjects``), and the same in quarantine,
   including unparseable lines that merely contain one of their identifiers;
 * their rows in every built table with a ``customer_key`` (the CRM snapshot, staging and
-  intermediate tables, marts, ml) and the events of their cookies, so the incremental facts
+  intermediate tables, marts, ml), the rows of their orders and the events of their cookies, so the incremental facts
   (which a rebuild would not touch) and a run that fails later hold nothing of them either;
 * their pseudonym (the key map row), so they can never be joined again;
 * the e-mail typed into the request itself.
@@ -99,6 +99,9 @@ def erase(con: duckdb.DuckDBPyConnection, key: PseudonymKey,
         for table in _tables_with_column(con, built, "customer_key"):
             if table != MAP_TABLE:
                 _delete_staged_hits(con, table, (("customer_key", "customer_key"),), entries)
+        # order lines carry the order id, not the customer key
+        for table in _tables_with_column(con, built, "order_id"):
+            _delete_staged_hits(con, table, (("order_id", "order_id"),), entries, note="rows of the person's orders")
         for table in _tables_with_column(con, built, "anonymous_id"):
             _delete_staged_hits(con, table, (("anonymous_id", "anonymous_id"),), entries,
                                 note="events of cookies only this person used")

@@ -1,3 +1,7 @@
+-- A table: five models and the tests read the latest copy of every line; as a view each of them re-ran
+-- the de-duplication window over all of raw.order_items. Erasure deletes from it by order id.
+{{ config(materialized='table') }}
+
 with
 
 source as (

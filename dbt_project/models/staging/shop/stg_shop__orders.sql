@@ -1,3 +1,7 @@
+-- A table: the order models and the tests read the latest version of every order; as a view each of
+-- them re-ran the de-duplication window over all of raw.orders.
+{{ config(materialized='table') }}
+
 with
 
 source as (
