@@ -111,7 +111,8 @@ def customer_features(
     if activity is not None and len(activity):
         _require(activity, {"customer_key", "event_time"}, "activity")
         event_times = pd.to_datetime(activity["event_time"])
-        a = activity.loc[event_times < cutoff].assign(event_time=event_times[event_times < cutoff])
+        earlier = event_times < cutoff
+        a = activity.loc[earlier].assign(event_time=event_times[earlier])
         for days in recent_days:
             recent = a[a["event_time"] >= cutoff - pd.Timedelta(days=days)]
             out[f"activity_last_{days}d"] = recent.groupby("customer_key").size().reindex(out.index, fill_value=0)

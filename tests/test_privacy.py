@@ -172,6 +172,14 @@ def _table_counts(con) -> dict[str, int]:
     return {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in tables}
 
 
+def _add_request(con, request_type: str, day: int, request_id: str, customer_id: str | None,
+                 email: str | None) -> None:
+    """A data-subject request as ingest would load it, received on 2026-11-0<day>."""
+    con.execute("insert into raw.privacy_requests values (?, ?, ?, ?, ?, 'test', "
+                "'privacy_requests/2026-11-01/t.csv', ?, now())",
+                [request_id, customer_id, email, request_type, f"2026-11-0{day}", day])
+
+
 def test_erasures_applied_together_delete_and_audit_what_one_at_a_time_would(built_warehouse, tmp_path):
     """All pending requests go in one pass over each table; the result and each request's audit
     trail must be the same as applying them one by one."""
@@ -184,11 +192,6 @@ def test_erasures_applied_together_delete_and_audit_what_one_at_a_time_would(bui
     requests = [("PRB1", a, None), ("PRB2", None, b_email.upper()), ("PRB3", c, None),
                 ("PRB4", a, None)]  # the same person asking twice
 
-    def add_request(con, day: int, request_id: str, customer_id: str | None, email: str | None) -> None:
-        con.execute("insert into raw.privacy_requests values (?, ?, ?, 'erasure', ?, 'test', "
-                    "'privacy_requests/2026-11-01/t.csv', ?, now())",
-                    [request_id, customer_id, email, f"2026-11-0{day}", day])
-
     def audit_trail(con) -> list[tuple]:
         return con.execute(f"select request_id, action, target, rows_affected from {audit.TABLE} "
                            "where request_id like 'PRB%' and action <> 'file_removed' order by all").fetchall()
@@ -198,13 +201,13 @@ def test_erasures_applied_together_delete_and_audit_what_one_at_a_time_would(bui
         shutil.copy(built_warehouse.database, database)
     with duckdb.connect(str(together)) as con:
         for day, request in enumerate(requests, start=1):
-            add_request(con, day, *request)
+            _add_request(con, "erasure", day, *request)
         applied = erasure.apply_erasures(con, key, "together", tmp_path / "models", tmp_path / "access")
         assert [r.request_id for r in applied] == ["PRB1", "PRB2", "PRB3", "PRB4"]
         together_counts, together_audit = _table_counts(con), audit_trail(con)
     with duckdb.connect(str(one_by_one)) as con:
         for day, request in enumerate(requests, start=1):
-            add_request(con, day, *request)
+            _add_request(con, "erasure", day, *request)
             assert len(erasure.apply_erasures(con, key, f"run-{day}", tmp_path / "models", tmp_path / "access")) == 1
         one_by_one_counts, one_by_one_audit = _table_counts(con), audit_trail(con)
 
@@ -250,11 +253,6 @@ def test_access_requests_answered_together_export_what_one_at_a_time_would(built
     (a, _), (b, b_email) = people
     requests = [("PRA1", a, None), ("PRA2", None, b_email.upper()), ("PRA3", a, None), ("PRA4", "C-NOBODY", None)]
 
-    def add_request(con, day: int, request_id: str, customer_id: str | None, email: str | None) -> None:
-        con.execute("insert into raw.privacy_requests values (?, ?, ?, 'access', ?, 'test', "
-                    "'privacy_requests/2026-11-01/t.csv', ?, now())",
-                    [request_id, customer_id, email, f"2026-11-0{day}", day])
-
     def exported(folder) -> dict[str, dict]:
         return {rid: {k: v for k, v in json.loads((folder / f"{rid}.json").read_text(encoding="utf-8")).items()
                       if k in ("subject", "tables")} for rid, *_ in requests}
@@ -266,7 +264,7 @@ def test_access_requests_answered_together_export_what_one_at_a_time_would(built
         with duckdb.connect(str(database)) as con:
             if mode == "together":
                 for day, request in enumerate(requests, start=1):
-                    add_request(con, day, *request)
+                    _add_request(con, "access", day, *request)
                 results = access.answer_access_requests(con, key, folder, "together")
                 assert [r.request_id for r in results] == ["PRA1", "PRA2", "PRA3", "PRA4"]
                 assert [r.found for r in results] == [True, True, True, False]
@@ -274,7 +272,7 @@ def test_access_requests_answered_together_export_what_one_at_a_time_would(built
                                    "order by all").fetchall() == [("completed",), ("file_written",), ("no_data_found",)]
             else:
                 for day, request in enumerate(requests, start=1):
-                    add_request(con, day, *request)
+                    _add_request(con, "access", day, *request)
                     assert len(access.answer_access_requests(con, key, folder, f"run-{day}")) == 1
         answered[mode] = exported(folder)
 

@@ -8,8 +8,9 @@ is scanned once, not once per request):
 * raw rows of every source that identify them (``subjects``), and the same in quarantine,
   including unparseable lines that merely contain one of their identifiers;
 * their rows in every built table with a ``customer_key`` (the CRM snapshot, staging and
-  intermediate tables, marts, ml), the rows of their orders and the events of their cookies, so the incremental facts
-  (which a rebuild would not touch) and a run that fails later hold nothing of them either;
+  intermediate tables, marts, ml), the rows of their orders and the events of their cookies,
+  so the incremental facts (which a rebuild would not touch) and a run that fails later hold
+  nothing of them either;
 * their pseudonym (the key map row), so they can never be joined again;
 * the e-mail typed into the request itself.
 
