@@ -2,7 +2,7 @@
 
 Customers do not announce that they leave, so "churned" is defined
 behaviourally: someone who bought before the cutoff and makes no purchase in
-[cutoff, cutoff + H days). Features come from ``ml.features.customer_features``
+[cutoff, cutoff + H days). Features come from ``ml.features.customer_features_in``
 at the cutoff, which sees only rows strictly before it. Models are validated
 forward in time: trained at an earlier cutoff whose label window closes before
 the later validation cutoff, so no validation outcome is ever seen in training.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import duckdb
 import numpy as np
 import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
@@ -22,7 +23,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ml.features import NON_PURCHASE_STATUSES, customer_features
+from ml.features import NON_PURCHASE_STATUSES, FeatureSources, customer_features_in, registered
 
 # Counts, money and durations are heavy-tailed; the logistic baseline is linear
 # in its inputs, so it gets them on a log scale (trees do not care).
@@ -30,20 +31,50 @@ _LOG_PREFIXES = ("recency_days", "tenure_days", "frequency", "monetary", "avg_or
                  "inter_purchase_days", "orders_last_", "revenue_last_", "activity_")
 
 
-def churn_labels(orders: pd.DataFrame, cutoff, horizon_days: int) -> pd.DataFrame:
-    """customer_key, churned (1 = no purchase in [cutoff, cutoff + horizon_days)).
+def churn_labels_in(con: duckdb.DuckDBPyConnection, orders: str, cutoff, horizon_days: int) -> pd.DataFrame:
+    """customer_key, churned (1 = no purchase in [cutoff, cutoff + horizon_days)), from the ``orders`` relation.
 
     Only customers with a purchase before the cutoff are labelled: someone not
     yet acquired cannot churn.
     """
     start = pd.Timestamp(cutoff)
     end = start + pd.Timedelta(days=horizon_days)
-    dates = pd.to_datetime(orders["order_date"])
-    purchase = ~orders["status"].isin(NON_PURCHASE_STATUSES) if "status" in orders.columns else True
-    keys = orders["customer_key"]
-    known = np.sort(keys[purchase & (dates < start)].unique())
-    bought = keys[purchase & (dates >= start) & (dates < end)].unique()
-    return pd.DataFrame({"customer_key": known, "churned": (~pd.Index(known).isin(bought)).astype("int64")})
+    has_status = "status" in [d[0] for d in con.execute(f"select * from {orders} limit 0").description]
+    statuses = ", ".join(f"'{s}'" for s in sorted(NON_PURCHASE_STATUSES))
+    purchase = f"and coalesce(cast(status as varchar), '') not in ({statuses})" if has_status else ""
+    return con.execute(f"""
+        select customer_key, cast(count(*) filter (where order_date >= $start) = 0 as bigint) as churned
+        from (select customer_key, cast(order_date as timestamp) as order_date from {orders}
+              where customer_key is not null {purchase}) o
+        where order_date < $end
+        group by customer_key
+        having count(*) filter (where order_date < $start) > 0
+        order by customer_key""", {"start": start.to_pydatetime(), "end": end.to_pydatetime()}).df()
+
+
+def churn_labels(orders: pd.DataFrame, cutoff, horizon_days: int) -> pd.DataFrame:
+    """``churn_labels_in`` over an orders frame (customer_key, order_date, optional status)."""
+    with registered(orders) as (con, sources):
+        return churn_labels_in(con, sources.orders, cutoff, horizon_days)
+
+
+def churn_dataset_in(
+    con: duckdb.DuckDBPyConnection,
+    sources: FeatureSources,
+    cutoff,
+    horizon_days: int,
+    active_within_days: int | None = None,
+) -> pd.DataFrame:
+    """Features at ``cutoff`` joined to the label; columns of customer_features + churned.
+
+    ``active_within_days`` keeps only customers who bought in that many days before
+    the cutoff: long-gone customers are trivially "churned" and would flatter AUC
+    while telling the retention team nothing.
+    """
+    feats = customer_features_in(con, sources, cutoff)
+    if active_within_days is not None:
+        feats = feats[feats["recency_days"] <= active_within_days]
+    return feats.merge(churn_labels_in(con, sources.orders, cutoff, horizon_days), on="customer_key", how="inner")
 
 
 def churn_dataset(
@@ -54,16 +85,9 @@ def churn_dataset(
     activity: pd.DataFrame | None = None,
     active_within_days: int | None = None,
 ) -> pd.DataFrame:
-    """Features at ``cutoff`` joined to the label; columns of customer_features + churned.
-
-    ``active_within_days`` keeps only customers who bought in that many days before
-    the cutoff: long-gone customers are trivially "churned" and would flatter AUC
-    while telling the retention team nothing.
-    """
-    feats = customer_features(orders, cutoff, order_items, activity)
-    if active_within_days is not None:
-        feats = feats[feats["recency_days"] <= active_within_days]
-    return feats.merge(churn_labels(orders, cutoff, horizon_days), on="customer_key", how="inner")
+    """``churn_dataset_in`` over pandas frames."""
+    with registered(orders, order_items, activity) as (con, sources):
+        return churn_dataset_in(con, sources, cutoff, horizon_days, active_within_days)
 
 
 def _design(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
@@ -169,6 +193,36 @@ class ChurnResult:
         return self.models[self.best]
 
 
+def check_windows(train_cutoff, valid_cutoff, horizon_days: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The two cutoffs as timestamps; refuses a training label window that reaches the validation cutoff."""
+    t0, t1 = pd.Timestamp(train_cutoff), pd.Timestamp(valid_cutoff)
+    if t0 + pd.Timedelta(days=horizon_days) > t1:
+        raise ValueError(
+            f"train label window {t0.date()} + {horizon_days}d overlaps validation cutoff {t1.date()}; "
+            "move train_cutoff earlier or shorten horizon_days"
+        )
+    return t0, t1
+
+
+def fit_and_validate(train: pd.DataFrame, valid: pd.DataFrame, seed: int = 0,
+                     calibration: str = "isotonic") -> ChurnResult:
+    """Fit on the ``train`` churn dataset, score ``valid``; pick the model by PR-AUC.
+
+    PR-AUC decides because the campaign acts on the riskiest few, where precision
+    matters; AUC and Brier are reported alongside.
+    """
+    models = fit_churn_models(train, seed, calibration)
+    scores = valid[["customer_key", "churned"]].copy()
+    rows = []
+    for name, model in models.items():
+        p = model.predict_proba(valid)
+        scores[f"p_{name}"] = p
+        rows.append({"model": name, **evaluate(valid["churned"], p), "n": len(valid)})
+    metrics = pd.DataFrame(rows)
+    best = str(metrics.sort_values(["pr_auc", "model"], ascending=[False, True]).iloc[0]["model"])
+    return ChurnResult(models, metrics, best, scores)
+
+
 def train_and_validate(
     orders: pd.DataFrame,
     train_cutoff,
@@ -180,29 +234,12 @@ def train_and_validate(
     calibration: str = "isotonic",
     active_within_days: int | None = None,
 ) -> ChurnResult:
-    """Train at ``train_cutoff``, validate at ``valid_cutoff``; pick the model by PR-AUC.
-
-    PR-AUC decides because the campaign acts on the riskiest few, where precision
-    matters; AUC and Brier are reported alongside.
-    """
-    t0, t1 = pd.Timestamp(train_cutoff), pd.Timestamp(valid_cutoff)
-    if t0 + pd.Timedelta(days=horizon_days) > t1:
-        raise ValueError(
-            f"train label window {t0.date()} + {horizon_days}d overlaps validation cutoff {t1.date()}; "
-            "move train_cutoff earlier or shorten horizon_days"
-        )
-    train = churn_dataset(orders, t0, horizon_days, order_items, activity, active_within_days)
-    valid = churn_dataset(orders, t1, horizon_days, order_items, activity, active_within_days)
-    models = fit_churn_models(train, seed, calibration)
-    scores = valid[["customer_key", "churned"]].copy()
-    rows = []
-    for name, model in models.items():
-        p = model.predict_proba(valid)
-        scores[f"p_{name}"] = p
-        rows.append({"model": name, **evaluate(valid["churned"], p), "n": len(valid)})
-    metrics = pd.DataFrame(rows)
-    best = str(metrics.sort_values(["pr_auc", "model"], ascending=[False, True]).iloc[0]["model"])
-    return ChurnResult(models, metrics, best, scores)
+    """Train at ``train_cutoff``, validate at ``valid_cutoff`` (``fit_and_validate``) on pandas frames."""
+    t0, t1 = check_windows(train_cutoff, valid_cutoff, horizon_days)
+    with registered(orders, order_items, activity) as (con, sources):
+        train = churn_dataset_in(con, sources, t0, horizon_days, active_within_days)
+        valid = churn_dataset_in(con, sources, t1, horizon_days, active_within_days)
+    return fit_and_validate(train, valid, seed, calibration)
 
 
 def score_customers(model: ChurnModel, features: pd.DataFrame) -> pd.DataFrame:

@@ -1,36 +1,231 @@
-"""Per-customer behavioural features at a point in time.
+"""Per-customer behavioural features at a point in time, computed in DuckDB.
 
-Everything is computed from rows strictly before ``as_of`` so the same function
+Everything is computed from rows strictly before ``as_of``, so the same function
 serves segmentation (as_of = today) and churn (as_of = a historical cutoff)
 without leaking the future into the past.
+
+The arithmetic is SQL so that pandas only ever holds one row per customer: at a
+million customers the orders, order lines and activity behind the features are
+tens of millions of rows. ``customer_features_in`` reads them where they live
+(the warehouse); ``customer_features`` runs the same SQL over pandas frames.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
 
-import numpy as np
+import duckdb
 import pandas as pd
 
 # Order statuses that are not revenue: a cancelled order is not a purchase occasion.
 NON_PURCHASE_STATUSES = frozenset({"cancelled"})
+# Left empty (NaN) for customers who never bought; every other feature is 0 then.
+UNDEFINED_WITHOUT_ORDERS = ("recency_days", "tenure_days", "inter_purchase_days")
+
+
+@dataclass(frozen=True)
+class FeatureSources:
+    """SQL relations the features read: a table or view name, or a parenthesised query.
+
+    orders: customer_key, order_date, net_revenue; optional order_id, discount_amount,
+        channel, status (cancelled orders are ignored, returned ones count towards return_rate).
+    order_items: order_id, category, and line_revenue or quantity and unit_price
+        -> cat_share_<category> by revenue (needs orders.order_id).
+    activity: customer_key, event_time, optional activity_type (web sessions, tickets,
+        survey answers...) -> activity counts.
+    """
+
+    orders: str
+    order_items: str | None = None
+    activity: str | None = None
 
 
 def _slug(value: str) -> str:
     return re.sub(r"[^0-9a-zA-Z\u4e00-\u9fff]+", "_", str(value)).strip("_").lower() or "unknown"
 
 
-def _require(frame: pd.DataFrame, columns: set[str], name: str) -> None:
-    missing = columns - set(frame.columns)
+def _literal(value) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _require(columns, needed: set[str], name: str) -> None:
+    missing = needed - set(columns)
     if missing:
-        raise KeyError(f"{name} frame lacks column(s) {sorted(missing)}; has {list(frame.columns)}")
+        raise KeyError(f"{name} frame lacks column(s) {sorted(missing)}; has {list(columns)}")
 
 
-def _share_columns(frame: pd.DataFrame, key: str, weight: str, prefix: str) -> pd.DataFrame:
-    wide = frame.pivot_table(index="customer_key", columns=key, values=weight, aggfunc="sum", fill_value=0.0)
-    wide = wide.div(wide.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
-    wide.columns = [f"{prefix}{_slug(c)}" for c in wide.columns]
-    return wide[sorted(wide.columns)]
+def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    return [d[0] for d in con.execute(f"select * from {relation} limit 0").description]
+
+
+def _timestamp(value: pd.Timestamp) -> str:
+    return f"timestamp '{value.isoformat(sep=' ')}'"
+
+
+@contextmanager
+def _scratch(con: duckdb.DuckDBPyConnection):
+    """Temporary tables with unique names, dropped afterwards even if a query fails."""
+    suffix, made = uuid.uuid4().hex[:12], []
+
+    def create(name: str, sql: str) -> str:
+        table = f"features_{name}_{suffix}"
+        con.execute(f"create temp table {table} as {sql}")
+        made.append(table)
+        return table
+
+    try:
+        yield create
+    finally:
+        for table in made:
+            con.execute(f"drop table if exists temp.{table}")
+
+
+def _shares(con, table: str, key: str, weight: str, prefix: str) -> tuple[str, list[str]] | None:
+    """One row per customer: each key's share of the customer's total weight (keys with equal slugs pooled)."""
+    by_slug: dict[str, list] = {}
+    for (value,) in con.execute(f"select distinct {key} from {table} order by 1").fetchall():
+        by_slug.setdefault(f"{prefix}{_slug(value)}", []).append(value)
+    names = sorted(by_slug)
+    if not names:
+        return None
+    columns = [f"coalesce(sum({weight}) filter (where {key} in ({', '.join(map(_literal, by_slug[n]))})) "
+               f"/ nullif(sum({weight}), 0), 0) as \"{n}\"" for n in names]
+    return f"select customer_key, {', '.join(columns)} from {table} group by customer_key", names
+
+
+def customer_features_in(
+    con: duckdb.DuckDBPyConnection,
+    sources: FeatureSources,
+    as_of,
+    customers: str | None = None,
+    recent_days: tuple[int, ...] = (30, 90),
+) -> pd.DataFrame:
+    """One row per customer with features known just before ``as_of``, read from ``sources`` on ``con``.
+
+    customers (optional): a relation whose customer_key column lists ids to include
+        even without history (zero features, recency and tenure NaN).
+
+    Output columns: customer_key, recency_days, tenure_days, frequency, monetary,
+    avg_order_value, inter_purchase_days, discount_share, return_rate, orders_last_<n>d,
+    revenue_last_<n>d, channel_share_<channel>, cat_share_<category>, activity_last_<n>d,
+    activity_<type>_last_<max n>d; every feature a float, sorted by customer_key.
+    """
+    cutoff = _timestamp(pd.Timestamp(as_of))
+    since = {days: f"{cutoff} - interval {int(days)} day" for days in recent_days}
+    order_columns = _columns(con, sources.orders)
+    _require(order_columns, {"customer_key", "order_date", "net_revenue"}, "orders")
+    has = set(order_columns).__contains__
+    optional = {c: (c if has(c) else "null") for c in ("order_id", "channel", "status")}
+    purchase = (f"and coalesce(cast(status as varchar), '') not in ({', '.join(map(_literal, NON_PURCHASE_STATUSES))})"
+                if has("status") else "")
+
+    with _scratch(con) as create:
+        orders = create("orders", f"""
+            select customer_key, cast(order_date as timestamp) as order_date,
+                   cast(net_revenue as double) as net_revenue,
+                   {"cast(discount_amount as double)" if has("discount_amount") else "0.0"} as discount_amount,
+                   cast({optional["status"]} as varchar) as status, cast({optional["channel"]} as varchar) as channel,
+                   {optional["order_id"]} as order_id
+            from {sources.orders}
+            where customer_key is not null and cast(order_date as timestamp) < {cutoff} {purchase}""")
+        first, last = "epoch(min(order_date))", "epoch(max(order_date))"
+        recency, tenure = f"(epoch({cutoff}) - {last}) / 86400.0", f"(epoch({cutoff}) - {first}) / 86400.0"
+        revenue, discount = "coalesce(sum(net_revenue), 0)", "coalesce(sum(discount_amount), 0)"
+        features = [
+            f"{recency} as recency_days", f"{tenure} as tenure_days", "cast(count(*) as double) as frequency",
+            f"{revenue} as monetary", f"{revenue} / count(*) as avg_order_value",
+            # Mean gap between orders; a single order gives tenure as the best guess we have.
+            f"case when count(*) > 1 then ({last} - {first}) / 86400.0 / (count(*) - 1) else {tenure} end "
+            "as inter_purchase_days",
+            f"coalesce({discount} / nullif({discount} + {revenue}, 0), 0) as discount_share",
+            "avg(case when status = 'returned' then 1.0 else 0.0 end) as return_rate",
+        ]
+        for days, start in since.items():
+            features += [f"cast(count(*) filter (where order_date >= {start}) as double) as orders_last_{days}d",
+                         f"coalesce(sum(net_revenue) filter (where order_date >= {start}), 0) as revenue_last_{days}d"]
+        parts = [(f"select customer_key, {', '.join(features)} from {orders} group by customer_key", None)]
+
+        if has("channel"):
+            channels = create("channels", f"select customer_key, channel, net_revenue from {orders} "
+                                          "where channel is not null")
+            parts.append(_shares(con, channels, "channel", "net_revenue", "channel_share_"))
+        if sources.order_items is not None and has("order_id"):
+            item_columns = _columns(con, sources.order_items)
+            _require(item_columns, {"order_id", "category"}, "order_items")
+            if "line_revenue" in item_columns:
+                line = "cast(i.line_revenue as double)"
+            else:
+                _require(item_columns, {"quantity", "unit_price"}, "order_items")
+                line = "cast(i.quantity as double) * cast(i.unit_price as double)"
+            # Joining to the kept orders leaves lines of future or cancelled orders out.
+            categories = create("categories", f"""
+                select o.customer_key, cast(i.category as varchar) as category, sum({line}) as line_revenue
+                from {sources.order_items} i join {orders} o on o.order_id = i.order_id
+                where i.category is not null group by all""")
+            parts.append(_shares(con, categories, "category", "line_revenue", "cat_share_"))
+        if sources.activity is not None and _has_rows(con, sources.activity):
+            parts.append(_activity_counts(con, create, sources.activity, cutoff, since))
+
+        return _assemble(con, create, [p for p in parts if p is not None], customers)
+
+
+def _has_rows(con, relation: str) -> bool:
+    return con.execute(f"select count(*) from (select 1 from {relation} limit 1)").fetchone()[0] > 0
+
+
+def _activity_counts(con, create, relation: str, cutoff: str, since: dict[int, str]) -> tuple[str, list[str]]:
+    activity_columns = _columns(con, relation)
+    _require(activity_columns, {"customer_key", "event_time"}, "activity")
+    widest = max(since)
+    kind = "cast(activity_type as varchar)" if "activity_type" in activity_columns else "null"
+    recent = create("activity", f"""
+        select customer_key, event_time, {kind} as activity_type
+        from (select * replace (cast(event_time as timestamp) as event_time) from {relation}) a
+        where customer_key is not null and event_time < {cutoff} and event_time >= {since[widest]}""")
+    counts = [f"cast(count(*) filter (where event_time >= {start}) as double) as activity_last_{days}d"
+              for days, start in since.items()]
+    by_slug: dict[str, list] = {}
+    for (value,) in con.execute(f"select distinct activity_type from {recent} "
+                                "where activity_type is not null order by 1").fetchall():
+        by_slug.setdefault(f"activity_{_slug(value)}_last_{widest}d", []).append(value)
+    counts += [f"cast(count(*) filter (where activity_type in ({', '.join(map(_literal, values))})) as double) "
+               f"as \"{name}\"" for name, values in sorted(by_slug.items())]
+    names = [f"activity_last_{days}d" for days in since] + sorted(by_slug)
+    return f"select customer_key, {', '.join(counts)} from {recent} group by customer_key", names
+
+
+def _assemble(con, create, parts, customers: str | None) -> pd.DataFrame:
+    """Join the per-customer parts to the order features; a customer missing from a part has none of it."""
+    tables = [create(f"part{n}", sql) for n, (sql, _) in enumerate(parts)]
+    keys = f"select customer_key from {tables[0]}"
+    if customers is not None:
+        keys += f" union select customer_key from {customers} where customer_key is not null"
+    columns, joins = [], []
+    for n, (table, (_, names)) in enumerate(zip(tables, parts)):
+        joins.append(f"left join {table} p{n} using (customer_key)")
+        for name in names if names is not None else [c for c in _columns(con, table) if c != "customer_key"]:
+            value = f'p{n}."{name}"'
+            columns.append(value if name in UNDEFINED_WITHOUT_ORDERS else f'coalesce({value}, 0.0) as "{name}"')
+    return con.execute(f"select customer_key, {', '.join(columns)} from ({keys}) everyone {' '.join(joins)} "
+                       "order by customer_key").df()
+
+
+@contextmanager
+def registered(orders: pd.DataFrame, order_items: pd.DataFrame | None = None, activity: pd.DataFrame | None = None):
+    """An in-memory DuckDB connection with the frames registered, and the ``FeatureSources`` naming them."""
+    con = duckdb.connect()
+    try:
+        con.register("feature_orders", orders)
+        for name, frame in (("feature_order_items", order_items), ("feature_activity", activity)):
+            if frame is not None:
+                con.register(name, frame)
+        yield con, FeatureSources("feature_orders", "feature_order_items" if order_items is not None else None,
+                                  "feature_activity" if activity is not None else None)
+    finally:
+        con.close()
 
 
 def customer_features(
@@ -41,93 +236,10 @@ def customer_features(
     customers: pd.Series | None = None,
     recent_days: tuple[int, ...] = (30, 90),
 ) -> pd.DataFrame:
-    """One row per customer with features known just before ``as_of``.
-
-    orders: customer_key, order_date, net_revenue; optional order_id,
-        discount_amount, channel, status (cancelled orders are ignored,
-        returned ones count towards return_rate).
-    order_items (optional): order_id, category, and line_revenue or
-        quantity * unit_price -> cat_share_<category> by revenue.
-    activity (optional): customer_key, event_time, optional activity_type
-        (web sessions, tickets, survey answers...) -> activity counts.
-    customers (optional): ids to include even without history (zero features,
-        recency and tenure NaN).
-
-    Output columns: customer_key, recency_days, tenure_days, frequency, monetary,
-    avg_order_value, discount_share, return_rate, orders_last_<n>d,
-    revenue_last_<n>d, inter_purchase_days, channel_share_<channel>,
-    cat_share_<category>, activity_last_<n>d, activity_<type>_last_<max n>d.
-    """
-    _require(orders, {"customer_key", "order_date", "net_revenue"}, "orders")
-    cutoff = pd.Timestamp(as_of)
-    # Filter before anything is copied: at a million customers the order frame is gigabytes, and
-    # churn calls this once per training cutoff.
-    order_dates = pd.to_datetime(orders["order_date"])
-    kept = order_dates < cutoff
-    if "status" in orders.columns:
-        kept &= ~orders["status"].isin(NON_PURCHASE_STATUSES)
-    o = orders.loc[kept].assign(order_date=order_dates[kept], net_revenue=orders["net_revenue"][kept].astype(float))
-
-    g = o.groupby("customer_key", sort=True)
-    first, last = g["order_date"].min(), g["order_date"].max()
-    n_orders = g.size()
-    revenue = g["net_revenue"].sum()
-    out = pd.DataFrame(index=n_orders.index)
-    out["recency_days"] = (cutoff - last).dt.total_seconds() / 86400.0
-    out["tenure_days"] = (cutoff - first).dt.total_seconds() / 86400.0
-    out["frequency"] = n_orders.astype(float)
-    out["monetary"] = revenue
-    out["avg_order_value"] = revenue / n_orders
-    # Mean gap between orders; a single order gives tenure as the best guess we have.
-    out["inter_purchase_days"] = np.where(
-        n_orders > 1, (last - first).dt.total_seconds() / 86400.0 / (n_orders - 1).clip(lower=1), out["tenure_days"]
-    )
-    if "discount_amount" in o.columns:
-        disc = g["discount_amount"].sum().astype(float)
-        out["discount_share"] = (disc / (disc + revenue).replace(0, np.nan)).fillna(0.0)
-    else:
-        out["discount_share"] = 0.0
-    if "status" in o.columns:
-        out["return_rate"] = (o["status"] == "returned").groupby(o["customer_key"], sort=True).mean()
-    else:
-        out["return_rate"] = 0.0
-    for days in recent_days:
-        window = o[o["order_date"] >= cutoff - pd.Timedelta(days=days)].groupby("customer_key")
-        out[f"orders_last_{days}d"] = window.size().reindex(out.index, fill_value=0).astype(float)
-        out[f"revenue_last_{days}d"] = window["net_revenue"].sum().reindex(out.index, fill_value=0.0)
-
-    if "channel" in o.columns:
-        out = out.join(_share_columns(o, "channel", "net_revenue", "channel_share_"))
-    if order_items is not None and len(order_items) and "order_id" in o.columns:
-        _require(order_items, {"order_id", "category"}, "order_items")
-        items = order_items
-        if "line_revenue" not in items.columns:
-            _require(items, {"quantity", "unit_price"}, "order_items")
-            items = items.assign(line_revenue=items["quantity"].astype(float) * items["unit_price"].astype(float))
-        # Joining to the filtered orders keeps lines of future or cancelled orders out.
-        items = items.merge(o[["order_id", "customer_key"]], on="order_id", how="inner")
-        out = out.join(_share_columns(items, "category", "line_revenue", "cat_share_"))
-
-    if activity is not None and len(activity):
-        _require(activity, {"customer_key", "event_time"}, "activity")
-        event_times = pd.to_datetime(activity["event_time"])
-        earlier = event_times < cutoff
-        a = activity.loc[earlier].assign(event_time=event_times[earlier])
-        for days in recent_days:
-            recent = a[a["event_time"] >= cutoff - pd.Timedelta(days=days)]
-            out[f"activity_last_{days}d"] = recent.groupby("customer_key").size().reindex(out.index, fill_value=0)
-        if "activity_type" in a.columns:
-            widest = max(recent_days)
-            recent = a[a["event_time"] >= cutoff - pd.Timedelta(days=widest)]
-            counts = recent.pivot_table(index="customer_key", columns="activity_type", aggfunc="size", fill_value=0)
-            counts.columns = [f"activity_{_slug(c)}_last_{widest}d" for c in counts.columns]
-            out = out.join(counts[sorted(counts.columns)])
-
-    if customers is not None:
-        out = out.reindex(pd.Index(pd.unique(pd.concat([pd.Series(out.index), pd.Series(customers)])), name="customer_key"))
-    # A missing share or count means "none", not "unknown"; recency/tenure stay NaN
-    # for customers who never bought.
-    fill_zero = [c for c in out.columns if c not in ("recency_days", "tenure_days", "inter_purchase_days")]
-    out[fill_zero] = out[fill_zero].fillna(0.0)
-    out.index.name = "customer_key"
-    return out.sort_index().reset_index()
+    """``customer_features_in`` over pandas frames (columns as in ``FeatureSources``)."""
+    _require(orders.columns, {"customer_key", "order_date", "net_revenue"}, "orders")
+    with registered(orders, order_items, activity) as (con, sources):
+        if customers is not None:
+            con.register("feature_customers", pd.DataFrame({"customer_key": pd.Series(customers).to_numpy()}))
+        return customer_features_in(con, sources, as_of, "feature_customers" if customers is not None else None,
+                                    recent_days)

@@ -1,7 +1,8 @@
+import duckdb
 import pandas as pd
 import pytest
 
-from ml.features import customer_features
+from ml.features import FeatureSources, customer_features, customer_features_in
 
 
 def test_point_in_time_features_on_a_tiny_history():
@@ -40,3 +41,42 @@ def test_point_in_time_features_on_a_tiny_history():
 def test_missing_columns_are_named():
     with pytest.raises(KeyError, match="net_revenue"):
         customer_features(pd.DataFrame({"customer_key": [1], "order_date": ["2024-01-01"]}), "2024-02-01")
+
+
+def _tiny_history():
+    orders = pd.DataFrame({"customer_key": ["a", "a", "b", None], "order_id": ["1", "2", "3", "4"],
+                           "order_date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-02-10", "2024-02-11"]),
+                           "net_revenue": [10.0, 30.0, 5.0, 8.0], "channel": ["Web", "web ", "app", "web"]})
+    items = pd.DataFrame({"order_id": ["1", "2", "3"], "category": ["Books", "Toys", "Books"],
+                          "line_revenue": [10.0, 30.0, 5.0]})
+    return orders, items
+
+
+def _temp_tables(con) -> int:
+    return con.execute("select count(*) from duckdb_tables() where temporary").fetchone()[0]
+
+
+def test_the_warehouse_path_matches_frames_and_leaves_no_scratch_tables():
+    orders, items = _tiny_history()
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute("create table marts.orders as select * replace (cast(order_date as date) as order_date) from orders")
+    con.execute("create table marts.items as select * from items")
+    in_warehouse = customer_features_in(con, FeatureSources("marts.orders", "marts.items"), "2024-03-01")
+
+    assert _temp_tables(con) == 0
+    pd.testing.assert_frame_equal(in_warehouse, customer_features(orders, "2024-03-01", items))
+    assert list(in_warehouse["customer_key"]) == ["a", "b"]  # an order without a customer belongs to nobody
+    # "Web" and "web " are one channel spelled two ways: one column, not two that each hold part of it.
+    assert [c for c in in_warehouse if c.startswith("channel_share_")] == ["channel_share_app", "channel_share_web"]
+    assert in_warehouse.set_index("customer_key").loc["a", "channel_share_web"] == 1.0
+
+
+def test_scratch_tables_are_dropped_when_an_input_is_wrong():
+    orders, items = _tiny_history()
+    con = duckdb.connect()
+    con.register("orders", orders)
+    con.register("items", items.drop(columns="category"))
+    with pytest.raises(KeyError, match="category"):
+        customer_features_in(con, FeatureSources("orders", "items"), "2024-03-01")
+    assert _temp_tables(con) == 0

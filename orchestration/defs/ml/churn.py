@@ -17,7 +17,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from ml import artifacts, churn
-from ml.features import customer_features
+from ml.features import customer_features_in
 
 from . import common, inputs
 from .common import TrainedModel, Verdict
@@ -75,16 +75,6 @@ def churn_verdict(metrics: pd.DataFrame, served: str) -> Verdict:
                          f"Brier {s['brier']:.4f} vs {constant_brier:.4f}; logistic PR-AUC {by.loc['logistic', 'pr_auc']:.3f}")
 
 
-def _read_history(warehouse: DuckDBResource):
-    with warehouse.get_connection() as con:
-        reference = common.reference_date(con)
-        first = common.first_order_date(con)
-        orders = inputs.orders(con)
-        categories = inputs.order_categories(con)
-        activity = inputs.activity(con)
-    return reference, first, orders, categories, activity
-
-
 @dg.asset(
     key=common.ml_key("churn_model"),
     group_name=common.GROUP, kinds=common.KINDS, owners=common.OWNERS, pool=common.POOL,
@@ -96,21 +86,22 @@ def _read_history(warehouse: DuckDBResource):
 )
 def churn_model(context: dg.AssetExecutionContext, config: ChurnConfig, warehouse: DuckDBResource) -> dg.Output:
     started = time.perf_counter()
-    reference, first, orders, categories, activity = _read_history(warehouse)
-    cut = churn_cutoffs(first, reference, config.horizon_days)
-    if cut["horizon_days"] < config.horizon_days:
-        context.log.warning(f"data window is {cut['window_days']} days: churn horizon shortened from "
-                            f"{config.horizon_days} to {cut['horizon_days']} days")
-    result = churn.train_and_validate(
-        orders, cut["train_cutoff"], cut["valid_cutoff"], cut["horizon_days"], categories, activity,
-        seed=config.seed, active_within_days=config.active_within_days,
-    )
+    with warehouse.get_connection() as con:
+        reference = common.reference_date(con)
+        cut = churn_cutoffs(common.first_order_date(con), reference, config.horizon_days)
+        if cut["horizon_days"] < config.horizon_days:
+            context.log.warning(f"data window is {cut['window_days']} days: churn horizon shortened from "
+                                f"{config.horizon_days} to {cut['horizon_days']} days")
+        datasets = [churn.churn_dataset_in(con, inputs.FEATURE_SOURCES, cutoff, cut["horizon_days"],
+                                           config.active_within_days)
+                    for cutoff in churn.check_windows(cut["train_cutoff"], cut["valid_cutoff"], cut["horizon_days"])]
+    result = churn.fit_and_validate(*datasets, seed=config.seed)
     verdict = churn_verdict(result.metrics, result.best)
     served = result.metrics.set_index("model").loc[result.best].to_dict()
     logistic = result.metrics.set_index("model").loc["logistic"].to_dict()
     params = {**config.model_dump(), **{k: str(v.date()) if hasattr(v, "date") else v for k, v in cut.items()},
               "served_model": result.best}
-    snapshot = artifacts.data_sha(orders, categories, activity)
+    snapshot = artifacts.data_sha(*datasets)
     code, path = common.save_artifact(result, "churn", snapshot, {"served": served, "logistic": logistic}, params)
     trained = TrainedModel(
         name="churn", model=result, metrics={"model": result.best, **served}, baseline_metrics=logistic,
@@ -165,10 +156,7 @@ def churn_scores(context: dg.AssetExecutionContext, warehouse: DuckDBResource, c
     result = churn_model.model
     with warehouse.get_connection() as con:
         reference = common.reference_date(con)
-        orders = inputs.orders(con)
-        categories = inputs.order_categories(con)
-        activity = inputs.activity(con)
-    features = customer_features(orders, reference, categories, activity)
+        features = customer_features_in(con, inputs.FEATURE_SOURCES, reference)
     scores = churn.score_customers(result.best_model, features)
     drivers = churn.top_drivers(result.models["logistic"], features)
     first = drivers[drivers["rank"] == 1].set_index("customer_key")["feature"]

@@ -85,7 +85,7 @@ def clv_model(context: dg.AssetExecutionContext, config: ClvConfig, warehouse: D
     with warehouse.get_connection() as con:
         reference = common.reference_date(con)
         window = int((reference - common.first_order_date(con)).days)
-        transactions = inputs.clv_transactions(inputs.orders(con))
+        transactions = inputs.clv_transactions(con)
     holdout_days = min(config.holdout_days, window // 3)
     metrics, by_frequency = validate_holdout(transactions, reference, holdout_days)
     # Fitted through the reference day's eve, the same "strictly before" cut the other models use.
@@ -144,7 +144,7 @@ def customer_clv(context: dg.AssetExecutionContext, config: ClvConfig, warehouse
 
     with warehouse.get_connection() as con:
         reference = common.reference_date(con)
-        transactions = inputs.clv_transactions(inputs.orders(con))
+        transactions = inputs.clv_transactions(con)
     summary = rfm_summary(transactions, reference - pd.Timedelta(days=1))
     scored = customer_lifetime_value(summary, clv_model.model["bgnbd"], clv_model.model["gamma_gamma"],
                                      config.horizon_months, config.monthly_discount_rate)

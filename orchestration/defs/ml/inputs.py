@@ -1,9 +1,8 @@
 """Model inputs read from the warehouse with SQL, aggregated in DuckDB before pandas sees them.
 
-Clickstream is by far the biggest table (about 76 events per customer-year), so it
-never reaches pandas row by row: it arrives as one row per customer and active
-day. Orders and order lines are needed at order grain because features are cut at
-several historical dates; their category mix is summed per order first.
+Churn and segmentation features are computed in the warehouse from the relations in
+``FEATURE_SOURCES`` (see ``ml.features``), so pandas receives one row per customer,
+never the tens of millions of orders, order lines and clickstream days behind them.
 """
 
 from __future__ import annotations
@@ -11,37 +10,35 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-ORDERS_SQL = """
-select customer_key, order_id, order_date, channel, status,
-       cast(net_revenue as double) as net_revenue, cast(discount_amount as double) as discount_amount
+from ml.features import FeatureSources
+
+FEATURE_SOURCES = FeatureSources(
+    orders="""(
+        select customer_key, order_id, order_date, channel, status, net_revenue, discount_amount
+        from marts.fct_orders where customer_key is not null)""",
+    order_items="""(
+        select i.order_id, coalesce(p.category, 'unknown') as category, i.line_amount as line_revenue
+        from marts.fct_order_items i left join marts.dim_products p using (product_id))""",
+    # Web activity as active days, plus tickets opened and surveys answered: contact of any kind
+    # before a cutoff is a sign of life that orders alone do not show. Clickstream is by far the
+    # biggest table (about 76 events per customer-year), so it counts once per day.
+    activity="""(
+        select customer_key, cast(occurred_at as date) as event_time, 'web_day' as activity_type
+        from staging.stg_web__events where customer_key is not null group by all
+        union all
+        select customer_key, cast(opened_at as date), 'ticket' from staging.stg_helpdesk__support_tickets
+        where customer_key is not null and opened_at is not null
+        union all
+        select customer_key, cast(responded_at as date), 'survey' from staging.stg_survey__responses
+        where customer_key is not null and responded_at is not null)""",
+)
+
+# Purchase occasions for BG/NBD: every order that was not cancelled, valued at net revenue.
+CLV_TRANSACTIONS_SQL = """
+select customer_key, order_date as date, cast(net_revenue as double) as amount
 from marts.fct_orders
-where customer_key is not null
+where customer_key is not null and coalesce(status, '') <> 'cancelled'
 order by customer_key, ordered_at, order_id
-"""
-
-# Revenue per order and category; lines of cancelled orders are dropped later with their order.
-ORDER_CATEGORIES_SQL = """
-select i.order_id, coalesce(p.category, 'unknown') as category, sum(cast(i.line_amount as double)) as line_revenue
-from marts.fct_order_items i
-left join marts.dim_products p using (product_id)
-group by all
-order by 1, 2
-"""
-
-# Web activity as active days, plus tickets opened and surveys answered: contact of any kind
-# before a cutoff is a sign of life that orders alone do not show.
-ACTIVITY_SQL = """
-select customer_key, cast(occurred_at as date) as event_time, 'web_day' as activity_type
-from staging.stg_web__events
-where customer_key is not null
-group by all
-union all
-select customer_key, cast(opened_at as date), 'ticket' from staging.stg_helpdesk__support_tickets
-where customer_key is not null and opened_at is not null
-union all
-select customer_key, cast(responded_at as date), 'survey' from staging.stg_survey__responses
-where customer_key is not null and responded_at is not null
-order by 1, 2, 3
 """
 
 PURCHASES_SQL = """
@@ -82,19 +79,9 @@ def _df(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     return con.execute(sql).df()
 
 
-def orders(con) -> pd.DataFrame:
-    frame = _df(con, ORDERS_SQL)
-    frame["order_date"] = pd.to_datetime(frame["order_date"])
-    return frame
-
-
-def order_categories(con) -> pd.DataFrame:
-    return _df(con, ORDER_CATEGORIES_SQL)
-
-
-def activity(con) -> pd.DataFrame:
-    frame = _df(con, ACTIVITY_SQL)
-    frame["event_time"] = pd.to_datetime(frame["event_time"])
+def clv_transactions(con) -> pd.DataFrame:
+    frame = _df(con, CLV_TRANSACTIONS_SQL)
+    frame["date"] = pd.to_datetime(frame["date"])
     return frame
 
 
@@ -110,9 +97,3 @@ def customers(con) -> pd.Series:
 
 def feedback(con) -> pd.DataFrame:
     return _df(con, FEEDBACK_SQL)
-
-
-def clv_transactions(order_frame: pd.DataFrame) -> pd.DataFrame:
-    """Purchase occasions for BG/NBD: every order that was not cancelled, valued at net revenue."""
-    kept = order_frame[order_frame["status"] != "cancelled"]
-    return kept.rename(columns={"order_date": "date", "net_revenue": "amount"})[["customer_key", "date", "amount"]]

@@ -21,7 +21,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from ml import artifacts, segmentation
-from ml.features import customer_features
+from ml.features import customer_features_in
 
 from . import common, inputs
 from .common import TrainedModel, Verdict
@@ -104,11 +104,8 @@ def customer_segments(context: dg.AssetExecutionContext, config: SegmentationCon
     started = time.perf_counter()
     with warehouse.get_connection() as con:
         reference = common.reference_date(con)
-        orders = inputs.orders(con)
-        categories = inputs.order_categories(con)
-        activity = inputs.activity(con)
+        features, columns = shopping_features(customer_features_in(con, inputs.FEATURE_SOURCES, reference))
         everyone = inputs.customers(con)
-    features, columns = shopping_features(customer_features(orders, reference, categories, activity))
     # ml.segmentation logs its own skewed columns; these two rates are just as skewed.
     clustered = features.assign(**{c: np.log1p(features[c].clip(lower=0)) for c in RATE_COLUMNS})
     result = segmentation.fit_segments(clustered, k_range=range(config.k_min, config.k_max + 1), seed=config.seed,
