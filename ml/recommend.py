@@ -83,36 +83,79 @@ def _top_n(scores: np.ndarray, n: int) -> np.ndarray:
     return order[:n]
 
 
+# Customers are scored a block at a time: one dense customers x items score matrix of about this many
+# cells (8 bytes each) is small, and a million single-customer sparse products would be Python-bound.
+BLOCK_CELLS = 4_000_000
+
+
 def recommend(model: ItemKNN, customer_keys, n: int = 10) -> pd.DataFrame:
     """Top-``n`` items per customer, never one they already bought.
 
     Output columns: customer_key, rank (1 = best), item_id, score (summed cosine
     similarity; buyers-per-item for popularity fill), source ("similar" or "popular").
+    Ties go to the item earlier in the catalogue, so the output is deterministic.
     """
+    if n < 1:
+        raise ValueError(f"n = {n}: ask for at least one recommendation per customer")
+    keys = pd.Index(customer_keys)
+    positions = model.customers.get_indexer(keys)
     pop_order = _top_n(model.popularity.astype(float), len(model.items))
-    rows = []
-    positions = model.customers.get_indexer(pd.Index(customer_keys))
-    for cid, pos in zip(customer_keys, positions):
-        owned = np.zeros(len(model.items), dtype=bool)
-        picks: list[tuple[int, float, str]] = []
-        if pos >= 0:
-            history = model.bought[pos]
-            owned[history.indices] = True
-            scores = np.asarray((history @ model.similarity).todense()).ravel()
-            scores[owned] = 0.0
-            for j in _top_n(scores, n):
-                if scores[j] > 0:
-                    picks.append((j, float(scores[j]), "similar"))
-        taken = owned.copy()
-        taken[[j for j, _, _ in picks]] = True
-        for j in pop_order:
-            if len(picks) >= n:
-                break
-            if not taken[j]:
-                picks.append((j, float(model.popularity[j]), "popular"))
-                taken[j] = True
-        rows += [(cid, r, model.items[j], s, src) for r, (j, s, src) in enumerate(picks, start=1)]
-    return pd.DataFrame(rows, columns=REC_COLUMNS)
+    step = max(1, BLOCK_CELLS // max(len(model.items), 1))
+    blocks = [_recommend_block(model, positions[start:start + step], pop_order, n)
+              for start in range(0, len(keys), step)]
+    row = np.concatenate([b[0] + start for b, start in zip(blocks, range(0, len(keys), step))] or [[]]).astype(int)
+    item, score, similar = (np.concatenate([b[k] for b in blocks] or [[]]) for k in (1, 2, 3))
+    rank = _rank_within(row)  # rows arrive grouped by customer, best first
+    return pd.DataFrame({"customer_key": keys.to_numpy()[row], "rank": rank.astype("int64"),
+                         "item_id": model.items.to_numpy()[item.astype(int)], "score": score.astype(float),
+                         "source": np.where(similar.astype(bool), "similar", "popular").astype(object)},
+                        columns=REC_COLUMNS)
+
+
+def _rank_within(groups: np.ndarray) -> np.ndarray:
+    """1, 2, 3 ... along each run of equal values in a sorted array."""
+    if not len(groups):
+        return np.ones(0, dtype="int64")
+    starts = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
+    return np.arange(len(groups)) - np.repeat(starts, np.diff(np.r_[starts, len(groups)])) + 1
+
+
+def _recommend_block(model: ItemKNN, positions: np.ndarray, pop_order: np.ndarray, n: int):
+    """(row, item, score, is_similar) of the picks for one block of customers, in output order."""
+    n_items = len(model.items)
+    owned = np.zeros((len(positions), n_items), dtype=bool)
+    scores = np.zeros((len(positions), n_items))
+    known = positions >= 0
+    if known.any():
+        history = model.bought[positions[known]]
+        owned[known] = history.toarray() > 0
+        scores[known] = (history @ model.similarity).toarray()
+    scores[owned] = 0.0
+    # Best first, ties in catalogue order; only items with some similarity count as "similar". The n-th
+    # best score bounds the candidates, so only those few per customer are sorted.
+    nth = np.partition(scores, n_items - n, axis=1)[:, n_items - n] if n < n_items else np.zeros(len(scores))
+    c_row, c_item = np.nonzero((scores >= nth[:, None]) & (scores > 0))
+    c_score = scores[c_row, c_item]
+    order = np.lexsort((c_item, -c_score, c_row))
+    c_row, c_item, c_score = c_row[order], c_item[order], c_score[order]
+    keep = _rank_within(c_row) <= n
+    s_row, s_item, s_score = c_row[keep], c_item[keep], c_score[keep]
+    taken = owned
+    taken[s_row, s_item] = True
+    # Fill up from the popularity ranking with items neither owned nor already picked. A customer has at
+    # most (taken) unavailable items among the first n + max(taken) popular ones, so those suffice.
+    width = min(n_items, n + int(taken.sum(axis=1).max(initial=0)))
+    free = ~taken[:, pop_order[:width]]
+    wanted = n - np.bincount(s_row, minlength=len(scores))
+    fill = free & (np.cumsum(free, axis=1, dtype=np.int32) <= wanted[:, None])
+    p_row, p_slot = np.nonzero(fill)
+    p_item = pop_order[p_slot]
+    row = np.concatenate([s_row, p_row])
+    item = np.concatenate([s_item, p_item])
+    score = np.concatenate([s_score, model.popularity[p_item].astype(float)])
+    similar = np.concatenate([np.ones(len(s_row), bool), np.zeros(len(p_row), bool)])
+    order = np.argsort(row, kind="stable")  # per customer: similar picks (best first), then popular ones
+    return row[order], item[order], score[order], similar[order]
 
 
 def recommend_popular(model: ItemKNN, customer_keys, n: int = 10) -> pd.DataFrame:
@@ -136,24 +179,36 @@ def split_last_purchase(purchases: pd.DataFrame, date_col: str = "order_date") -
     first = day.groupby(p["customer_key"]).transform("min")
     is_test = (day == last) & (last > first)
     train, test = p[~is_test], p[is_test]
-    seen = set(zip(train["customer_key"], train["item_id"]))
-    new = [(c, i) not in seen for c, i in zip(test["customer_key"], test["item_id"])]
-    test = test[np.array(new, dtype=bool)].drop_duplicates(["customer_key", "item_id"])
+    pair = ["customer_key", "item_id"]
+    bought_before = pd.MultiIndex.from_frame(test[pair]).isin(pd.MultiIndex.from_frame(train[pair]))
+    test = test[~bought_before].drop_duplicates(pair)
     return train.reset_index(drop=True), test.reset_index(drop=True)
 
 
-def evaluate_recommendations(recs: pd.DataFrame, test: pd.DataFrame, n: int) -> dict[str, float]:
-    """precision_at_n, recall_at_n, hit_rate over customers with held-out items."""
-    truth = test.groupby("customer_key")["item_id"].apply(set)
-    top = recs[recs["rank"] <= n].groupby("customer_key")["item_id"].apply(list)
-    hits = np.array([len(truth[c] & set(top.get(c, []))) for c in truth.index], dtype=float)
-    sizes = np.array([len(truth[c]) for c in truth.index], dtype=float)
+def hits_per_customer(recs: pd.DataFrame, test: pd.DataFrame, n: int) -> pd.DataFrame:
+    """customer_key, held_out (distinct held-out items), hits (of them in the top ``n``), sorted by customer."""
+    truth = test[["customer_key", "item_id"]].drop_duplicates()
+    top = recs.loc[recs["rank"] <= n, ["customer_key", "item_id"]].drop_duplicates()
+    held_out = truth.groupby("customer_key").size()
+    hits = truth.merge(top, on=["customer_key", "item_id"]).groupby("customer_key").size()
+    return pd.DataFrame({"customer_key": held_out.index, "held_out": held_out.to_numpy(dtype=float),
+                         "hits": hits.reindex(held_out.index, fill_value=0).to_numpy(dtype=float)})
+
+
+def hit_metrics(per_customer: pd.DataFrame, n: int) -> dict[str, float]:
+    """precision_at_n, recall_at_n, hit_rate, n_customers from a ``hits_per_customer`` frame."""
+    hits, sizes = per_customer["hits"].to_numpy(), per_customer["held_out"].to_numpy()
     return {
         "precision_at_n": float(np.mean(hits / n)),
         "recall_at_n": float(np.mean(hits / sizes)),
         "hit_rate": float(np.mean(hits > 0)),
-        "n_customers": int(len(truth)),
+        "n_customers": int(len(per_customer)),
     }
+
+
+def evaluate_recommendations(recs: pd.DataFrame, test: pd.DataFrame, n: int) -> dict[str, float]:
+    """precision_at_n, recall_at_n, hit_rate over customers with held-out items."""
+    return hit_metrics(hits_per_customer(recs, test, n), n)
 
 
 def evaluate_against_popularity(

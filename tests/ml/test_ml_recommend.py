@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import ml.recommend as recommend_module
 from ml.recommend import (
     evaluate_against_popularity,
     fit_item_knn,
@@ -88,3 +89,31 @@ def test_split_holds_out_only_new_items_of_the_last_day():
 def test_popularity_baseline_never_uses_similarity(purchases):
     model = fit_item_knn(purchases)
     assert (recommend_popular(model, ["c0001"], n=5)["source"] == "popular").all()
+
+
+def test_blocks_of_customers_give_the_same_recommendations(purchases, monkeypatch):
+    model = fit_item_knn(purchases)
+    everyone = [*model.customers[:150], "never-seen"]
+    whole = recommend(model, everyone, n=7)
+    # One customer per block: every block boundary falls between two customers' rows.
+    monkeypatch.setattr(recommend_module, "BLOCK_CELLS", 1)
+    pd.testing.assert_frame_equal(recommend(model, everyone, n=7), whole)
+    assert whole.groupby("customer_key").size().eq(7).all() and whole["customer_key"].nunique() == 151
+
+
+def test_ties_go_to_the_catalogue_order_and_the_fill_skips_what_is_owned():
+    # Everyone owns x and one item besides, so for c (x and w) p, q, y and z are equally similar.
+    p = pd.DataFrame({"customer_key": ["a", "a", "b", "b", "c", "c", "d", "d", "d"],
+                      "item_id": ["x", "y", "x", "z", "x", "w", "x", "p", "q"]})
+    model = fit_item_knn(p)
+    c = recommend(model, ["c"], n=4)
+    assert list(c["item_id"]) == ["p", "q", "y", "z"] and (c["source"] == "similar").all()
+    assert c["score"].nunique() == 1
+    # x is the bestseller; d owns it and p and q, which leaves three items to fill four slots with.
+    d = recommend_popular(model, ["d"], n=4)
+    assert list(d["item_id"]) == ["w", "y", "z"] and list(d["rank"]) == [1, 2, 3]
+
+
+def test_asking_for_no_recommendations_is_refused(purchases):
+    with pytest.raises(ValueError, match="at least one"):
+        recommend(fit_item_knn(purchases), ["c0000"], n=0)

@@ -33,13 +33,12 @@ def paired_evaluation(purchases: pd.DataFrame, n: int, neighbours: int) -> tuple
     train, test = recommend.split_last_purchase(purchases)
     model = recommend.fit_item_knn(train, neighbours)
     who = np.sort(test["customer_key"].unique())
-    truth = test.groupby("customer_key")["item_id"].apply(set)
     rows, hits = [], {}
     for name, recs in (("item_knn", recommend.recommend(model, who, n)),
                        ("popularity", recommend.recommend_popular(model, who, n))):
-        rows.append({"model": name, **recommend.evaluate_recommendations(recs, test, n), "n": n})
-        top = recs.groupby("customer_key")["item_id"].apply(set)
-        hits[name] = np.array([len(truth[c] & top.get(c, set())) for c in truth.index], dtype=float)
+        per_customer = recommend.hits_per_customer(recs, test, n)
+        rows.append({"model": name, **recommend.hit_metrics(per_customer, n), "n": n})
+        hits[name] = per_customer["hits"].to_numpy()
     diff = hits["item_knn"] - hits["popularity"]
     se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("inf")
     return pd.DataFrame(rows), {"mean_hit_difference": float(diff.mean()) if len(diff) else 0.0,
