@@ -95,6 +95,7 @@ def choose_k(
     seed: int = 0,
     sample_size: int = 3000,
     criterion: str = "silhouette",
+    fit_sample_size: int = 200_000,
 ) -> tuple[int, pd.DataFrame]:
     """Pick the number of segments.
 
@@ -104,6 +105,9 @@ def choose_k(
     the lowest BIC of a diagonal GaussianMixture instead; it penalises extra
     segments explicitly and suits data with unequal cluster sizes/spreads, but it
     is reported alongside either way so the choice can be audited.
+    Beyond ``fit_sample_size`` customers the candidate models are fitted on a
+    seeded sample of that size: seven KMeans and GMM fits over a million rows
+    cost minutes and pick the same k as a large sample does.
     Returns (k, table with columns k, silhouette, bic).
     """
     if criterion not in ("silhouette", "bic"):
@@ -114,12 +118,15 @@ def choose_k(
         raise ValueError(f"no valid k in {list(k_range)} for {n} customers")
     rng = np.random.default_rng(seed)
     sample = rng.choice(n, size=min(sample_size, n), replace=False) if n > sample_size else np.arange(n)
+    # Drawn after the silhouette sample, so data below fit_sample_size sees the same draws as always.
+    fitted = X[np.sort(rng.choice(n, size=fit_sample_size, replace=False))] if n > fit_sample_size else X
     rows = []
     for k in ks:
-        labels = KMeans(n_clusters=k, random_state=seed, n_init=10).fit_predict(X)
-        sil = silhouette_score(X[sample], labels[sample]) if len(np.unique(labels[sample])) > 1 else -1.0
-        gmm = GaussianMixture(n_components=k, covariance_type="diag", random_state=seed, reg_covar=1e-4).fit(X)
-        rows.append({"k": k, "silhouette": float(sil), "bic": float(gmm.bic(X))})
+        kmeans = KMeans(n_clusters=k, random_state=seed, n_init=10).fit(fitted)
+        labels = kmeans.labels_[sample] if fitted is X else kmeans.predict(X[sample])
+        sil = silhouette_score(X[sample], labels) if len(np.unique(labels)) > 1 else -1.0
+        gmm = GaussianMixture(n_components=k, covariance_type="diag", random_state=seed, reg_covar=1e-4).fit(fitted)
+        rows.append({"k": k, "silhouette": float(sil), "bic": float(gmm.bic(fitted))})
     table = pd.DataFrame(rows)
     best = table.loc[table["silhouette"].idxmax()] if criterion == "silhouette" else table.loc[table["bic"].idxmin()]
     return int(best["k"]), table

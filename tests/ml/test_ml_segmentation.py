@@ -97,6 +97,15 @@ def test_choose_k_reports_both_criteria():
     assert k_bic == int(table.loc[table["bic"].idxmin(), "k"])
 
 
+def test_k_chosen_on_a_sample_of_many_customers_is_the_planted_one(planted):
+    customers, _truth, _result = planted
+    X = build_features(customers).matrix
+    everyone, table = choose_k(X, range(2, 7), seed=0)
+    sampled, sampled_table = choose_k(X, range(2, 7), seed=0, fit_sample_size=len(X) // 3)
+    assert sampled == everyone == len(PLANTED)
+    assert not sampled_table.equals(table)  # the sample really was used
+
+
 def test_weak_centroids_are_average_and_names_unique():
     centroids = pd.DataFrame(
         {"monetary": [0.1, 2.0, 1.9], "frequency": [0.0, 2.0, 1.8], "recency_days": [0.0, -1.0, -1.0]}
