@@ -23,7 +23,14 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ml.features import NON_PURCHASE_STATUSES, FeatureSources, customer_features_in, registered
+from ml.features import (
+    NON_PURCHASE_STATUSES,
+    FeatureSources,
+    customer_features_in,
+    registered,
+    relation_columns,
+    sql_list,
+)
 
 # Counts, money and durations are heavy-tailed; the logistic baseline is linear
 # in its inputs, so it gets them on a log scale (trees do not care).
@@ -39,9 +46,8 @@ def churn_labels_in(con: duckdb.DuckDBPyConnection, orders: str, cutoff, horizon
     """
     start = pd.Timestamp(cutoff)
     end = start + pd.Timedelta(days=horizon_days)
-    has_status = "status" in [d[0] for d in con.execute(f"select * from {orders} limit 0").description]
-    statuses = ", ".join(f"'{s}'" for s in sorted(NON_PURCHASE_STATUSES))
-    purchase = f"and coalesce(cast(status as varchar), '') not in ({statuses})" if has_status else ""
+    purchase = (f"and coalesce(cast(status as varchar), '') not in ({sql_list(sorted(NON_PURCHASE_STATUSES))})"
+                if "status" in relation_columns(con, orders) else "")
     return con.execute(f"""
         select customer_key, cast(count(*) filter (where order_date >= $start) = 0 as bigint) as churned
         from (select customer_key, cast(order_date as timestamp) as order_date from {orders}

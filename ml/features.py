@@ -47,18 +47,30 @@ def _slug(value: str) -> str:
     return re.sub(r"[^0-9a-zA-Z\u4e00-\u9fff]+", "_", str(value)).strip("_").lower() or "unknown"
 
 
-def _literal(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
+def sql_list(values) -> str:
+    """Values as a list of SQL string literals, for ``in (...)``."""
+    return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
 
 
 def _require(columns, needed: set[str], name: str) -> None:
     missing = needed - set(columns)
     if missing:
-        raise KeyError(f"{name} frame lacks column(s) {sorted(missing)}; has {list(columns)}")
+        raise KeyError(f"{name} lacks column(s) {sorted(missing)}; has {list(columns)}")
 
 
-def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+def relation_columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
     return [d[0] for d in con.execute(f"select * from {relation} limit 0").description]
+
+
+def _by_column_name(con, distinct_sql: str, column_name) -> dict[str, list]:
+    """The distinct values ``distinct_sql`` returns, grouped under the column each slugs to, by column name.
+
+    Values spelled alike ("Web", "web ") land in one column instead of two with the same name.
+    """
+    grouped: dict[str, list] = {}
+    for (value,) in con.execute(distinct_sql).fetchall():
+        grouped.setdefault(column_name(_slug(value)), []).append(value)
+    return dict(sorted(grouped.items()))
 
 
 def _timestamp(value: pd.Timestamp) -> str:
@@ -85,15 +97,12 @@ def _scratch(con: duckdb.DuckDBPyConnection):
 
 def _shares(con, table: str, key: str, weight: str, prefix: str) -> tuple[str, list[str]] | None:
     """One row per customer: each key's share of the customer's total weight (keys with equal slugs pooled)."""
-    by_slug: dict[str, list] = {}
-    for (value,) in con.execute(f"select distinct {key} from {table} order by 1").fetchall():
-        by_slug.setdefault(f"{prefix}{_slug(value)}", []).append(value)
-    names = sorted(by_slug)
-    if not names:
+    grouped = _by_column_name(con, f"select distinct {key} from {table} order by 1", lambda slug: prefix + slug)
+    if not grouped:
         return None
-    columns = [f"coalesce(sum({weight}) filter (where {key} in ({', '.join(map(_literal, by_slug[n]))})) "
-               f"/ nullif(sum({weight}), 0), 0) as \"{n}\"" for n in names]
-    return f"select customer_key, {', '.join(columns)} from {table} group by customer_key", names
+    columns = [f"coalesce(sum({weight}) filter (where {key} in ({sql_list(values)})) "
+               f"/ nullif(sum({weight}), 0), 0) as \"{name}\"" for name, values in grouped.items()]
+    return f"select customer_key, {', '.join(columns)} from {table} group by customer_key", list(grouped)
 
 
 def customer_features_in(
@@ -115,18 +124,17 @@ def customer_features_in(
     """
     cutoff = _timestamp(pd.Timestamp(as_of))
     since = {days: f"{cutoff} - interval {int(days)} day" for days in recent_days}
-    order_columns = _columns(con, sources.orders)
-    _require(order_columns, {"customer_key", "order_date", "net_revenue"}, "orders")
-    has = set(order_columns).__contains__
-    optional = {c: (c if has(c) else "null") for c in ("order_id", "channel", "status")}
-    purchase = (f"and coalesce(cast(status as varchar), '') not in ({', '.join(map(_literal, NON_PURCHASE_STATUSES))})"
-                if has("status") else "")
+    present = set(relation_columns(con, sources.orders))
+    _require(present, {"customer_key", "order_date", "net_revenue"}, "orders")
+    optional = {c: (c if c in present else "null") for c in ("order_id", "channel", "status")}
+    purchase = (f"and coalesce(cast(status as varchar), '') not in ({sql_list(sorted(NON_PURCHASE_STATUSES))})"
+                if "status" in present else "")
 
     with _scratch(con) as create:
         orders = create("orders", f"""
             select customer_key, cast(order_date as timestamp) as order_date,
                    cast(net_revenue as double) as net_revenue,
-                   {"cast(discount_amount as double)" if has("discount_amount") else "0.0"} as discount_amount,
+                   {"cast(discount_amount as double)" if "discount_amount" in present else "0.0"} as discount_amount,
                    cast({optional["status"]} as varchar) as status, cast({optional["channel"]} as varchar) as channel,
                    {optional["order_id"]} as order_id
             from {sources.orders}
@@ -148,12 +156,12 @@ def customer_features_in(
                          f"coalesce(sum(net_revenue) filter (where order_date >= {start}), 0) as revenue_last_{days}d"]
         parts = [(f"select customer_key, {', '.join(features)} from {orders} group by customer_key", None)]
 
-        if has("channel"):
+        if "channel" in present:
             channels = create("channels", f"select customer_key, channel, net_revenue from {orders} "
                                           "where channel is not null")
             parts.append(_shares(con, channels, "channel", "net_revenue", "channel_share_"))
-        if sources.order_items is not None and has("order_id"):
-            item_columns = _columns(con, sources.order_items)
+        if sources.order_items is not None and "order_id" in present:
+            item_columns = relation_columns(con, sources.order_items)
             _require(item_columns, {"order_id", "category"}, "order_items")
             if "line_revenue" in item_columns:
                 line = "cast(i.line_revenue as double)"
@@ -177,7 +185,7 @@ def _has_rows(con, relation: str) -> bool:
 
 
 def _activity_counts(con, create, relation: str, cutoff: str, since: dict[int, str]) -> tuple[str, list[str]]:
-    activity_columns = _columns(con, relation)
+    activity_columns = relation_columns(con, relation)
     _require(activity_columns, {"customer_key", "event_time"}, "activity")
     widest = max(since)
     kind = "cast(activity_type as varchar)" if "activity_type" in activity_columns else "null"
@@ -187,13 +195,11 @@ def _activity_counts(con, create, relation: str, cutoff: str, since: dict[int, s
         where customer_key is not null and event_time < {cutoff} and event_time >= {since[widest]}""")
     counts = [f"cast(count(*) filter (where event_time >= {start}) as double) as activity_last_{days}d"
               for days, start in since.items()]
-    by_slug: dict[str, list] = {}
-    for (value,) in con.execute(f"select distinct activity_type from {recent} "
-                                "where activity_type is not null order by 1").fetchall():
-        by_slug.setdefault(f"activity_{_slug(value)}_last_{widest}d", []).append(value)
-    counts += [f"cast(count(*) filter (where activity_type in ({', '.join(map(_literal, values))})) as double) "
-               f"as \"{name}\"" for name, values in sorted(by_slug.items())]
-    names = [f"activity_last_{days}d" for days in since] + sorted(by_slug)
+    grouped = _by_column_name(con, f"select distinct activity_type from {recent} where activity_type is not null "
+                                   "order by 1", lambda slug: f"activity_{slug}_last_{widest}d")
+    counts += [f"cast(count(*) filter (where activity_type in ({sql_list(values)})) as double) as \"{name}\""
+               for name, values in grouped.items()]
+    names = [f"activity_last_{days}d" for days in since] + list(grouped)
     return f"select customer_key, {', '.join(counts)} from {recent} group by customer_key", names
 
 
@@ -206,7 +212,7 @@ def _assemble(con, create, parts, customers: str | None) -> pd.DataFrame:
     columns, joins = [], []
     for n, (table, (_, names)) in enumerate(zip(tables, parts)):
         joins.append(f"left join {table} p{n} using (customer_key)")
-        for name in names if names is not None else [c for c in _columns(con, table) if c != "customer_key"]:
+        for name in names if names is not None else [c for c in relation_columns(con, table) if c != "customer_key"]:
             value = f'p{n}."{name}"'
             columns.append(value if name in UNDEFINED_WITHOUT_ORDERS else f'coalesce({value}, 0.0) as "{name}"')
     return con.execute(f"select customer_key, {', '.join(columns)} from ({keys}) everyone {' '.join(joins)} "
