@@ -243,7 +243,6 @@ def customer_features(
     recent_days: tuple[int, ...] = (30, 90),
 ) -> pd.DataFrame:
     """``customer_features_in`` over pandas frames (columns as in ``FeatureSources``)."""
-    _require(orders.columns, {"customer_key", "order_date", "net_revenue"}, "orders")
     with registered(orders, order_items, activity) as (con, sources):
         if customers is not None:
             con.register("feature_customers", pd.DataFrame({"customer_key": pd.Series(customers).to_numpy()}))

@@ -101,9 +101,9 @@ def recommend(model: ItemKNN, customer_keys, n: int = 10) -> pd.DataFrame:
     positions = model.customers.get_indexer(keys)
     pop_order = _top_n(model.popularity.astype(float), len(model.items))
     step = max(1, BLOCK_CELLS // max(len(model.items), 1))
-    blocks = [_recommend_block(model, positions[start:start + step], pop_order, n)
-              for start in range(0, len(keys), step)]
-    row = np.concatenate([b[0] + start for b, start in zip(blocks, range(0, len(keys), step))] or [[]]).astype(int)
+    starts = range(0, len(keys), step)
+    blocks = [_recommend_block(model, positions[start:start + step], pop_order, n) for start in starts]
+    row = np.concatenate([b[0] + start for b, start in zip(blocks, starts)] or [[]]).astype(int)
     item, score, similar = (np.concatenate([b[k] for b in blocks] or [[]]) for k in (1, 2, 3))
     rank = _rank_within(row)  # rows arrive grouped by customer, best first
     return pd.DataFrame({"customer_key": keys.to_numpy()[row], "rank": rank.astype("int64"),

@@ -98,15 +98,11 @@ def _df(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
 
 
 def clv_transactions(con) -> pd.DataFrame:
-    frame = _df(con, CLV_TRANSACTIONS_SQL)
-    frame["date"] = pd.to_datetime(frame["date"])
-    return frame
+    return _df(con, CLV_TRANSACTIONS_SQL)
 
 
 def purchases(con) -> pd.DataFrame:
-    frame = _df(con, PURCHASES_SQL)
-    frame["order_date"] = pd.to_datetime(frame["order_date"])
-    return frame
+    return _df(con, PURCHASES_SQL)
 
 
 def customers(con) -> pd.Series:
