@@ -1,9 +1,11 @@
-"""Incremental facts equal a full refresh on the same data, after late files and status updates.
+"""Incremental models equal a full refresh on the same data.
 
 Starts from a copy of the session's demo warehouse (built by the real CLI), lands files the
 way feeds do (a late file in an old delivery folder, a status update re-delivered in a new
 folder), loads them with the real loader and runs the real dbt project incrementally; a second
-copy of the same raw data is rebuilt with ``--full-refresh``; the facts must match row for row.
+copy of the same raw data is rebuilt with ``--full-refresh``; the models must match row for row.
+The order facts are checked after late files and status updates, the clickstream chain after
+late events that join two visits, a new day's events and raw event retention.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -23,6 +26,7 @@ from warehouse_build import PROJECT_ROOT, QUIET
 
 from landing.contract import SOURCES
 from orchestration.defs.ingest.loader import load_source
+from orchestration.defs.privacy.retention import apply_retention
 
 FACTS = ("marts.fct_orders", "marts.fct_order_items")
 DBT = str(Path(sys.executable).with_name("dbt"))
@@ -53,8 +57,8 @@ def table_digest(database: Path, table: str) -> tuple[int, str]:
     return len(rows), hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
-def digests(database: Path) -> dict[str, tuple[int, str]]:
-    return {t: table_digest(database, t) for t in FACTS}
+def digests(database: Path, tables: tuple[str, ...] = FACTS) -> dict[str, tuple[int, str]]:
+    return {t: table_digest(database, t) for t in tables}
 
 
 def write_csv(path: Path, source: str, rows: list[dict]) -> None:
@@ -167,3 +171,105 @@ def test_strategy_is_portable():
         sql = (PROJECT_ROOT / "dbt_project" / "models" / "marts" / f"{model}.sql").read_text()
         assert "incremental_strategy=incremental_strategy_for_target()" in sql
         assert "materialized='incremental'" in sql
+
+
+CLICKSTREAM = ("staging.stg_web__events", "intermediate.int_web_events_sessionized", "marts.fct_sessions")
+
+
+def build_clickstream(database: Path, *extra: str) -> None:
+    dbt(database, "build", "--select", "+fct_sessions", *extra)
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+
+def _closest_visits(database: Path, after: datetime) -> tuple[str, datetime, datetime]:
+    """The cookie with two consecutive visits closest apart, after ``after``: (cookie, end of one, start of the next)."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute("""
+            select anonymous_id, ended_at, next_started_at from (
+                select anonymous_id, ended_at,
+                       lead(started_at) over (partition by anonymous_id order by started_at) as next_started_at
+                from marts.fct_sessions)
+            where next_started_at is not null and ended_at > ?
+            order by next_started_at - ended_at, anonymous_id limit 1""", [after]).fetchone()
+
+
+def _visits(database: Path, cookie: str, since: datetime = datetime.min) -> int:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute("select count(*) from marts.fct_sessions where anonymous_id = ? and started_at >= ?",
+                           [cookie, since]).fetchone()[0]
+
+
+def test_clickstream_incremental_equals_full_refresh_after_late_events_and_retention(warehouse_copy, tmp_path):
+    data_dir = warehouse_copy
+    db = data_dir / "warehouse.duckdb"
+    landing = data_dir / "landing"
+    build_clickstream(db)
+    before = digests(db, CLICKSTREAM)
+    with duckdb.connect(str(db), read_only=True) as con:
+        delivery_dates = sorted(r[0] for r in con.execute(
+            "select distinct split_part(_source_file, '/', 2) from raw.web_events").fetchall())
+        first_day = con.execute("select min(occurred_at) from raw.web_events").fetchone()[0].date()
+        # a cookie seen only in the first days: retention below removes its whole history
+        gone_cookie = con.execute(
+            "select anonymous_id from staging.stg_web__events group by 1 "
+            "having max(occurred_at) < ? order by 1 limit 1", [first_day + timedelta(days=5)]).fetchone()[0]
+    retention_cut = datetime.combine(first_day + timedelta(days=5), datetime.min.time())
+    cookie, ended_at, next_started_at = _closest_visits(db, retention_cut + timedelta(days=1))
+    visits_before = _visits(db, cookie, since=retention_cut)
+
+    # 1. Late events in an old delivery folder fill the gap between two visits of one cookie
+    #    (one every 20 minutes), so the two become one and the cookie's later visits renumber.
+    steps = int((next_started_at - ended_at) / timedelta(minutes=20))
+    assert steps < 500, "the demo data should have two visits of a cookie within a week"
+    bridge = [{"event_id": f"ELATE{i:06d}", "anonymous_id": cookie, "customer_id": None,
+               "occurred_at": (ended_at + timedelta(minutes=20 * (i + 1))).isoformat(sep=" "),
+               "event_type": "page_view", "page_url": "/late", "device": "desktop"} for i in range(steps)]
+    write_jsonl(landing / "web_events" / delivery_dates[len(delivery_dates) // 2] / "web_events_late.jsonl", bridge)
+    # 2. A new day: a new cookie's visit.
+    new_day = "2099-01-01"
+    write_jsonl(landing / "web_events" / new_day / "web_events.jsonl", [
+        {"event_id": f"ENEW{i:06d}", "anonymous_id": "A-NEW-COOKIE", "customer_id": None,
+         "occurred_at": f"2099-01-01 10:0{i}:00", "event_type": "page_view", "page_url": "/", "device": "mobile"}
+        for i in range(3)])
+    load(data_dir, "web_events")
+    # 3. Retention: clickstream before the fifth day goes, including gone_cookie's whole history.
+    cutoff_today = first_day + timedelta(days=5 + 730)
+    with duckdb.connect(str(db)) as con:
+        deleted = apply_retention(con, 730, cutoff_today, "test-retention")
+    assert deleted[0].table == "raw.web_events" and deleted[0].rows_deleted > 0
+
+    twin = tmp_path / "twin" / "warehouse.duckdb"
+    twin.parent.mkdir()
+    shutil.copy2(db, twin)
+    build_clickstream(db)
+    build_clickstream(twin, "--full-refresh")
+    incremental, full = digests(db, CLICKSTREAM), digests(twin, CLICKSTREAM)
+    assert incremental == full
+    assert incremental != before
+
+    assert _visits(db, cookie, since=retention_cut) == visits_before - 1
+    assert _visits(db, "A-NEW-COOKIE") == 1
+    with duckdb.connect(str(db), read_only=True) as con:
+        for table in CLICKSTREAM:
+            assert con.execute(f"select count(*) from {table} where anonymous_id = ?", [gone_cookie]).fetchone()[0] == 0
+        assert con.execute("select min(occurred_at) from intermediate.int_web_events_sessionized").fetchone()[0] \
+            >= retention_cut
+
+    # Nothing new, or a partition window re-run: nothing changes.
+    build_clickstream(db)
+    assert digests(db, CLICKSTREAM) == full
+    build_clickstream(db, "--vars", json.dumps({"delivery_date_from": delivery_dates[0], "delivery_date_to": new_day}))
+    assert digests(db, CLICKSTREAM) == full
+
+
+def test_clickstream_models_replace_whole_cookies_only_on_duckdb():
+    """Per-cookie replacement needs delete+insert; other adapters rebuild the sessionised models whole."""
+    macro = (PROJECT_ROOT / "dbt_project" / "macros" / "incremental.sql").read_text()
+    assert "'incremental' if target.type == 'duckdb' else 'table'" in macro
+    for path in ("intermediate/int_web_events_sessionized.sql", "marts/fct_sessions.sql"):
+        sql = (PROJECT_ROOT / "dbt_project" / "models" / path).read_text()
+        assert "materialized=per_cookie_materialization()" in sql and "unique_key='anonymous_id'" in sql

@@ -19,7 +19,13 @@ import pytest
 import dagster as dg
 from landing.contract import SOURCES
 from landing.generate import generate
-from orchestration.defs.dbt.assets import DbtBuildConfig, dbt_build_args
+from orchestration.defs.dbt.assets import (
+    PARTITIONED_DBT_TAG,
+    DbtBuildConfig,
+    dbt_build_args,
+    incremental_dbt_facts,
+    warehouse_dbt_models,
+)
 from orchestration.defs.ingest.loader import load_source
 from orchestration.defs.ingest.partitions import (
     PARTITIONED_SOURCES,
@@ -29,7 +35,7 @@ from orchestration.defs.ingest.partitions import (
     delivery_dates,
 )
 from orchestration.defs.ops.build_plan import plan_build
-from orchestration.settings import DEFAULT_PARTITIONS_START_DATE
+from orchestration.settings import DBT_PROJECT_DIR, DEFAULT_PARTITIONS_START_DATE
 
 FACTS = (dg.AssetKey(["marts", "fct_orders"]), dg.AssetKey(["marts", "fct_order_items"]))
 PARTITIONED_KEYS = [*(dg.AssetKey(["raw", s]) for s in PARTITIONED_SOURCES), *FACTS]
@@ -212,3 +218,16 @@ def test_build_plan_names_what_is_wrong_and_the_fix(landing, tmp_path):
         with pytest.raises(DeliveryFolderError, match=r"orders/2026-10-3 is not a delivery date \(YYYY-MM-DD\): "
                                                       "move its files into the folder of the day they arrived"):
             plan_build(landing, db, instance, PARTITIONED_KEYS)
+
+
+def test_every_incremental_model_is_in_the_partitioned_dbt_asset():
+    """An incremental model outside the partitioned asset would never see its run's delivery window."""
+    nodes = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())["nodes"].values()
+    models = {n["name"]: n for n in nodes if n["resource_type"] == "model"}
+    incremental = {name for name, n in models.items() if n["config"]["materialized"] == "incremental"}
+    tagged = {name for name, n in models.items() if PARTITIONED_DBT_TAG in n["tags"]}
+    assert {"fct_orders", "fct_order_items", "stg_web__events", "int_web_events_sessionized",
+            "fct_sessions"} <= incremental <= tagged
+    partitioned_keys = {key.path[-1] for key in incremental_dbt_facts.keys}
+    assert tagged == partitioned_keys
+    assert not partitioned_keys & {key.path[-1] for key in warehouse_dbt_models.keys}

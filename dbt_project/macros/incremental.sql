@@ -40,3 +40,50 @@
         {%- endif %}
     )
 {%- endmacro %}
+
+
+{#
+  The clickstream chain (stg_web__events -> int_web_events_sessionized -> fct_sessions) is
+  incremental too, so a daily run costs what the day's events touch, not the whole history.
+
+  Staging is keyed by event_id like the facts. Sessions are not: a late event can join two
+  visits of a cookie or split one, which renumbers that cookie's later sessions, so both
+  sessionised models recompute every event of each affected cookie (anonymous_id) and replace
+  the cookie's rows as a whole. Only delete+insert replaces a set of rows by a non-unique key
+  (merge needs a unique one), so these two are incremental on DuckDB and rebuilt whole as tables
+  on other adapters.
+#}
+{% macro per_cookie_materialization() -%}
+    {{ return('incremental' if target.type == 'duckdb' else 'table') }}
+{%- endmacro %}
+
+
+{#
+  Rows of the incremental relation older than the oldest row of its input: their input rows
+  are gone (raw event retention deletes clickstream older than the retention period), so a full
+  refresh would not have them. Used as a post-hook: after the merge, whatever is older than
+  everything the input still holds is left over from before the retention cut.
+#}
+{% macro delete_rows_older_than_input(time_column, input_relation, input_time_column) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where {{ time_column }} < (select min({{ input_time_column }}) from {{ input_relation }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{# Cookies whose rows an incremental run of a sessionised model must recompute: those with input
+   rows loaded since the newest load time already in the target, and those with rows in the target
+   older than the input's oldest (retention removed part of their history). #}
+{% macro changed_cookies(input_relation, watermark_column, time_column, input_time_column) -%}
+    select anonymous_id
+    from {{ input_relation }}
+    where _loaded_at > (
+        select coalesce(max({{ watermark_column }}), cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }}))
+        from {{ this }}
+    )
+    union
+    select anonymous_id
+    from {{ this }}
+    where {{ time_column }} < (select min({{ input_time_column }}) from {{ input_relation }})
+{%- endmacro %}

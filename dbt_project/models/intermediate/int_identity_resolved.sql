@@ -1,5 +1,8 @@
 -- A table: fct_sessions, customer_360 and its tests read it; as a view each re-scans the clickstream.
-{{ config(materialized='table') }}
+-- Rebuilt whole, but run with the delivery-partitioned models (tag): it sits between the
+-- clickstream staging and fct_sessions, and outside their Dagster step it would split them into
+-- two more dbt invocations per run.
+{{ config(materialized='table', tags=['delivery_partitioned']) }}
 
 with
 

@@ -1,12 +1,32 @@
--- A table: fct_sessions, the funnel and the tests read it; as a view each would re-sort every event.
-{{ config(materialized='table') }}
+-- Stored, not a view: fct_sessions, the funnel and the tests read it; as a view each would re-sort
+-- every event. Incremental per cookie on DuckDB (macros/incremental.sql): a run re-cuts every event
+-- of the cookies with new events (or with events that retention removed) and replaces their rows.
+{{
+    config(
+        materialized=per_cookie_materialization(),
+        unique_key='anonymous_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        tags=['delivery_partitioned'],
+        post_hook="{{ delete_rows_older_than_input('occurred_at', ref('stg_web__events'), 'occurred_at') }}"
+    )
+}}
 
 {%- set timeout_seconds = var('session_timeout_minutes') * 60 -%}
 
 with
 
+{% if is_incremental() %}
+changed_cookies as (
+    {{ changed_cookies(ref('stg_web__events'), '_loaded_at', 'occurred_at', 'occurred_at') }}
+),
+{% endif %}
+
 events as (
     select * from {{ ref('stg_web__events') }}
+    {% if is_incremental() %}
+    where anonymous_id in (select anonymous_id from changed_cookies)
+    {% endif %}
 ),
 
 -- Sessions are cut per cookie (anonymous_id), not per customer: a login in the
@@ -63,7 +83,9 @@ final as (
         utm_source,
         utm_medium,
         utm_campaign,
-        is_session_start = 1 as is_session_start
+        is_session_start = 1 as is_session_start,
+        -- the watermark of the next incremental run
+        _loaded_at
     from numbered
 )
 

@@ -7,7 +7,8 @@
         materialized='incremental',
         unique_key='order_id',
         incremental_strategy=incremental_strategy_for_target(),
-        on_schema_change='append_new_columns'
+        on_schema_change='append_new_columns',
+        tags=['delivery_partitioned']
     )
 }}
 

@@ -1,9 +1,36 @@
+-- Built after the dimension its customer_key references, as the order facts are, so its
+-- relationship test runs in the same dbt invocation.
+-- depends_on: {{ ref('dim_customers') }}
+
+-- Incremental per cookie on DuckDB, like the sessionised events it reads (macros/incremental.sql):
+-- a cookie's visits are recomputed when its events were re-cut. A cookie's resolved identity
+-- (int_identity_resolved) comes from that cookie's own events, so it only changes with them.
+{{
+    config(
+        materialized=per_cookie_materialization(),
+        unique_key='anonymous_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        tags=['delivery_partitioned'],
+        post_hook="{{ delete_rows_older_than_input('started_at', ref('int_web_events_sessionized'), 'occurred_at') }}"
+    )
+}}
+
 {%- set success_prefix = '/checkout/success/' -%}
 
 with
 
+{% if is_incremental() %}
+changed_cookies as (
+    {{ changed_cookies(ref('int_web_events_sessionized'), 'source_loaded_at', 'started_at', 'occurred_at') }}
+),
+{% endif %}
+
 events as (
     select * from {{ ref('int_web_events_sessionized') }}
+    {% if is_incremental() %}
+    where anonymous_id in (select anonymous_id from changed_cookies)
+    {% endif %}
 ),
 
 identities as (
@@ -32,7 +59,8 @@ session_totals as (
         max(case
             when page_url like '{{ success_prefix }}%'
             then substr(page_url, {{ success_prefix | length + 1 }})
-        end) as order_id
+        end) as order_id,
+        max(_loaded_at) as source_loaded_at
     from events
     group by session_id, anonymous_id
 ),
@@ -89,7 +117,8 @@ final as (
         session_totals.product_view_count > 0 and session_totals.add_to_cart_count > 0
             and session_totals.checkout_count > 0 and session_totals.purchase_count > 0 as reached_purchase,
         session_totals.purchase_count > 0 as converted,
-        session_totals.order_id
+        session_totals.order_id,
+        session_totals.source_loaded_at
     from session_totals
     left join landing
         on session_totals.session_id = landing.session_id

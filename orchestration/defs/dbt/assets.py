@@ -1,10 +1,14 @@
 """The dbt project as Dagster assets: one ``DbtProject``, two ``@dbt_assets`` running ``dbt build``.
 
-* ``incremental_dbt_facts``: the incremental models (``fct_orders``, ``fct_order_items``), partitioned
-  by delivery date like the event sources they read. A run passes its partition window to dbt as
-  ``--vars`` (``delivery_date_from`` / ``delivery_date_to``; ``macros/incremental.sql``), so a daily run
-  merges that day's orders and re-running a partition recomputes exactly its rows. A backfill of a
-  range is one run and one dbt invocation (``BackfillPolicy.single_run``).
+* ``incremental_dbt_facts``: the models tagged ``delivery_partitioned``, partitioned by delivery date
+  like the event sources they read: the incremental ones (the order facts ``fct_orders`` and
+  ``fct_order_items``, and the clickstream chain ``stg_web__events``, ``int_web_events_sessionized``
+  and ``fct_sessions``) and ``int_identity_resolved``, which sits between clickstream staging and
+  ``fct_sessions`` (left out, Dagster would split this asset around it into more dbt invocations).
+  A run passes its partition window to dbt as ``--vars`` (``delivery_date_from`` /
+  ``delivery_date_to``; ``macros/incremental.sql``), so a daily run merges that day's data and
+  re-running a partition recomputes exactly its rows. A backfill of a range is one run and one dbt
+  invocation (``BackfillPolicy.single_run``).
 * ``warehouse_dbt_models``: everything else, unpartitioned (tables rebuilt whole every run).
 
 dbt tests arrive as asset checks on the models they test. Asset keys are
@@ -51,13 +55,13 @@ class WarehouseTranslator(DagsterDbtTranslator):
             owners=[owner] if owner else spec.owners,
             kinds={"dbt", "duckdb"},
         )
-        if props.get("config", {}).get("materialized") == "incremental":  # the partitioned ones (INCREMENTAL_SELECT)
+        if PARTITIONED_DBT_TAG in props.get("tags", []):  # the partitioned ones (INCREMENTAL_SELECT)
             spec = spec.merge_attributes(tags=PARTITIONED_TAG)
         return spec
 
 
 class DbtBuildConfig(dg.Config):
-    # Rebuild the incremental facts (fct_orders, fct_order_items) from all of raw instead of
+    # Rebuild the incremental models (order facts, clickstream chain) from all of raw instead of
     # merging only what changed (`dbt build --full-refresh`; CLI: `build --full-refresh`).
     full_refresh: bool = False
     rfm_reference_date: Optional[str] = None  # YYYY-MM-DD; default: the latest order date
@@ -114,8 +118,10 @@ def _remove_selection_copy(project_dir: Path) -> bool:
     return False
 
 
-# The incremental models are the partitioned ones, read off the manifest by dbt's own selector.
-INCREMENTAL_SELECT = "config.materialized:incremental"
+# The partitioned models carry this dbt tag (every incremental model must: tests/test_partitions.py),
+# read off the manifest by dbt's own selector.
+PARTITIONED_DBT_TAG = "delivery_partitioned"
+INCREMENTAL_SELECT = f"tag:{PARTITIONED_DBT_TAG}"
 
 
 def dbt_build_args(config: DbtBuildConfig, window: tuple[str, str] | None = None) -> list[str]:
@@ -148,7 +154,7 @@ def dbt_build_args(config: DbtBuildConfig, window: tuple[str, str] | None = None
 )
 def incremental_dbt_facts(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
     window = context.partition_key_range  # one day, or the range of a single-run backfill
-    context.log.info(f"incremental facts: delivery window {window.start} to {window.end}")
+    context.log.info(f"incremental models: delivery window {window.start} to {window.end}")
     yield from _stream_dbt(context, dbt, dbt_build_args(config, (window.start, window.end)))
 
 

@@ -1,11 +1,35 @@
--- A table, not a view: the biggest source is read by sessionisation, identity resolution, the
+-- Stored, not a view: the biggest source is read by sessionisation, identity resolution, the
 -- models' activity features and its own tests; as a view each of them would dedupe it again.
-{{ config(materialized='table') }}
+-- Incremental (macros/incremental.sql): a run re-stages only the events with a raw row loaded
+-- since the last build or delivered in the partition window, from every raw version of those
+-- events, so a re-delivery still replaces the older version. Events that raw event retention
+-- deleted leave with the post-hook.
+{{
+    config(
+        materialized='incremental',
+        unique_key='event_id',
+        incremental_strategy=incremental_strategy_for_target(),
+        on_schema_change='append_new_columns',
+        tags=['delivery_partitioned'],
+        post_hook="{{ delete_rows_older_than_input('occurred_at', source('web', 'web_events'), 'occurred_at') }}"
+    )
+}}
 
 with
 
+{% if is_incremental() %}
+changed_events as (
+    select event_id
+    from {{ source('web', 'web_events') }}
+    where {{ changed_raw_rows('_loaded_at') }}
+),
+{% endif %}
+
 source as (
     select * from {{ source('web', 'web_events') }}
+    {% if is_incremental() %}
+    where event_id in (select event_id from changed_events)
+    {% endif %}
 ),
 
 -- Restricted map to the pseudonymous key: nothing after staging sees the CRM id.
