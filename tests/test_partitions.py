@@ -38,7 +38,9 @@ from orchestration.defs.ops.build_plan import plan_build
 from orchestration.settings import DBT_PROJECT_DIR, DEFAULT_PARTITIONS_START_DATE
 
 FACTS = (dg.AssetKey(["marts", "fct_orders"]), dg.AssetKey(["marts", "fct_order_items"]))
-PARTITIONED_KEYS = [*(dg.AssetKey(["raw", s]) for s in PARTITIONED_SOURCES), *FACTS]
+CLICKSTREAM = (dg.AssetKey(["staging", "stg_web__events"]), dg.AssetKey(["intermediate", "int_web_events_sessionized"]),
+               dg.AssetKey(["intermediate", "int_identity_resolved"]), dg.AssetKey(["marts", "fct_sessions"]))
+PARTITIONED_KEYS = [*(dg.AssetKey(["raw", s]) for s in PARTITIONED_SOURCES), *FACTS, *CLICKSTREAM]
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +77,7 @@ def loaded_dates(database: Path, source: str) -> list[str]:
             f"select distinct split_part(_source_file, '/', 2) from raw.{source} order by 1").fetchall()]
 
 
-def test_event_sources_and_incremental_facts_are_daily_partitions_backfilled_in_one_run():
+def test_event_sources_and_incremental_models_are_daily_partitions_backfilled_in_one_run():
     from orchestration.definitions import defs
 
     graph = defs.resolve_asset_graph()
