@@ -87,3 +87,13 @@
     from {{ this }}
     where {{ time_column }} < (select min({{ input_time_column }}) from {{ input_relation }})
 {%- endmacro %}
+
+
+{# Pre-hook of the sessionised models: a warehouse built before they were incremental has no
+   watermark column yet. Adding it empty makes the first incremental run re-cut every cookie
+   (no row is newer than a missing watermark), which fills it; afterwards this is a no-op. #}
+{% macro add_missing_watermark_column(column) -%}
+    {%- if is_incremental() -%}
+    alter table {{ this }} add column if not exists {{ column }} {{ dbt.type_timestamp() }}
+    {%- endif -%}
+{%- endmacro %}

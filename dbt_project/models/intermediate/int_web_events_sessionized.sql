@@ -8,6 +8,7 @@
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
         tags=['delivery_partitioned'],
+        pre_hook="{{ add_missing_watermark_column('_loaded_at') }}",
         post_hook="{{ delete_rows_older_than_input('occurred_at', ref('stg_web__events'), 'occurred_at') }}"
     )
 }}

@@ -12,6 +12,7 @@
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
         tags=['delivery_partitioned'],
+        pre_hook="{{ add_missing_watermark_column('source_loaded_at') }}",
         post_hook="{{ delete_rows_older_than_input('started_at', ref('int_web_events_sessionized'), 'occurred_at') }}"
     )
 }}
