@@ -26,13 +26,19 @@
 {%- endmacro %}
 
 
+{# SQL predicate: the row (column _loaded_at) was loaded after the newest load time already in the target. #}
+{% macro loaded_since_last_build(watermark_column) -%}
+    _loaded_at > (
+        select coalesce(max({{ watermark_column }}), cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }}))
+        from {{ this }}
+    )
+{%- endmacro %}
+
+
 {# SQL predicate over raw rows (columns _loaded_at, _source_file): the rows this run must process. #}
 {% macro changed_raw_rows(watermark_column='source_loaded_at') -%}
     (
-        _loaded_at > (
-            select coalesce(max({{ watermark_column }}), cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }}))
-            from {{ this }}
-        )
+        {{ loaded_since_last_build(watermark_column) }}
         {%- set date_from = var('delivery_date_from', none) %}
         {%- set date_to = var('delivery_date_to', none) or date_from %}
         {%- if date_from %}
@@ -78,10 +84,7 @@
 {% macro changed_cookies(input_relation, watermark_column, time_column, input_time_column) -%}
     select anonymous_id
     from {{ input_relation }}
-    where _loaded_at > (
-        select coalesce(max({{ watermark_column }}), cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }}))
-        from {{ this }}
-    )
+    where {{ loaded_since_last_build(watermark_column) }}
     union
     select anonymous_id
     from {{ this }}
