@@ -16,8 +16,10 @@ TARGETS = {
 # What the SQL floor does too, plus the privacy steps it has no counterpart for (pseudonym map,
 # retention, erasures): staging cannot be built without the map.
 PIPELINE_STAGES = ("ingest", "checks", "privacy", "dbt")
-# What a daily run of the job does before publishing: the models are retrained too, or the suites on
-# their outputs (and customer_360, which joins them) rightly fail on customers they have not scored.
+# What a daily run of the job does before publishing: the models score the day's customers too, or the
+# suites on their outputs (and customer_360, which joins them) rightly fail on customers not scored. As in
+# build_warehouse, a model refits only when stale (orchestration/defs/ml/reuse.py), so the full build's ML
+# part fits every model and the daily run's scores with those fits.
 DAILY_STAGES = PIPELINE_STAGES + ("ml",)
 
 

@@ -61,6 +61,17 @@ def fit_item_knn(purchases: pd.DataFrame, neighbours: int | None = 50) -> ItemKN
     return ItemKNN(customers, items, bought, sim, np.asarray(bought.sum(axis=0)).ravel())
 
 
+def with_purchases(model: ItemKNN, purchases: pd.DataFrame) -> ItemKNN:
+    """The fitted similarities and popularity, applied to who owns what in ``purchases``.
+
+    A model fitted days ago still knows its customers as they were then: it would
+    recommend what they have bought since, and treat everyone who first bought since
+    as a stranger (popularity only). Items it has never seen stay out until it is refitted.
+    """
+    bought, customers, _ = _interactions(purchases, items=model.items)
+    return ItemKNN(customers, model.items, bought, model.similarity, model.popularity)
+
+
 def _prune(sim: sp.csr_matrix, k: int) -> sp.csr_matrix:
     rows, cols, vals = [], [], []
     for i in range(sim.shape[0]):

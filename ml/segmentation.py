@@ -202,15 +202,37 @@ class SegmentationResult:
 
     def assignments(self) -> pd.DataFrame:
         """customer_key, segment, segment_name_en, segment_name_zh."""
-        names = self.names.set_index("segment")
-        return pd.DataFrame(
-            {
-                "customer_key": self.features.customer_key.to_numpy(),
-                "segment": self.labels,
-                "segment_name_en": names.loc[self.labels, "name_en"].to_numpy(),
-                "segment_name_zh": names.loc[self.labels, "name_zh"].to_numpy(),
-            }
-        )
+        return named_assignments(self.features.customer_key, self.labels, self.names)
+
+
+def named_assignments(customer_key: pd.Series, labels: np.ndarray, names: pd.DataFrame) -> pd.DataFrame:
+    """customer_key, segment, segment_name_en, segment_name_zh for ``labels`` (segment ids) in key order."""
+    by_segment = names.set_index("segment")
+    return pd.DataFrame(
+        {
+            "customer_key": np.asarray(customer_key),
+            "segment": labels,
+            "segment_name_en": by_segment.loc[labels, "name_en"].to_numpy(),
+            "segment_name_zh": by_segment.loc[labels, "name_zh"].to_numpy(),
+        }
+    )
+
+
+def assign_segments(result: SegmentationResult, customers: pd.DataFrame) -> np.ndarray:
+    """Segment ids for ``customers`` from a fitted result: its log transform, scaler and centroids.
+
+    The ids are the result's own (ordered by size at fitting), so a customer whose
+    behaviour has not changed keeps their segment between refits. A column the result
+    was fitted on that ``customers`` lacks (a sales channel with no sales in this data)
+    counts as 0; columns it was not fitted on are ignored.
+    """
+    fitted = result.features
+    frame = customers.reindex(columns=["customer_key", *fitted.columns], fill_value=0.0)
+    features = build_features(frame, fitted.columns, tuple(fitted.log_columns), fitted.scaler)
+    # KMeans' own cluster numbers -> the canonical ids: read off the fitted customers' two labellings.
+    canonical = np.empty(result.model.n_clusters, dtype=int)
+    canonical[result.model.labels_] = result.labels
+    return canonical[result.model.predict(features.matrix)]
 
 
 def _canonical_labels(model: KMeans, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

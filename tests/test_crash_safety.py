@@ -171,16 +171,18 @@ def test_build_killed_mid_run_is_completed_by_the_next_run(point, built_warehous
 
     state = warehouse_state(data_dir / "warehouse.duckdb")
     assert state.keys() == clean_state.keys()
-    # ml.model_runs is the training history, appended to by every model step: a model that finished
-    # before the kill keeps its row (it did train), so it is checked on its own below.
+    # ml.model_runs is the training history, appended to by every model step that fits: a model that
+    # finished before the kill keeps its row (it did train), so it is checked on its own below.
     different = {k: (state[k], clean_state[k]) for k in state if state[k] != clean_state[k] and k != MODEL_HISTORY}
     assert not different, f"after a kill -9 during {point} and a re-run, tables differ from a clean build: {different}"
     [completed] = [r for r in instance.get_run_records() if r.dagster_run.status == dg.DagsterRunStatus.SUCCESS]
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
-        by_rerun = con.execute(f"select model, count(*) from {MODEL_HISTORY} where dagster_run_id = ? group by 1",
-                               [completed.dagster_run.run_id]).fetchall()
-        killed = con.execute(f"select count(*) from {MODEL_HISTORY} where dagster_run_id = ?",
-                             [dead.dagster_run.run_id]).fetchone()[0]
+        trainings = con.execute(f"select model, count(*), count(*) filter (where dagster_run_id = ?) "
+                                f"from {MODEL_HISTORY} group by 1", [dead.dagster_run.run_id]).fetchall()
+    # A model the killed run had finished fitting is handed on by the re-run, not fitted again
+    # (orchestration/defs/ml/reuse.py): every model was trained exactly once, some by the killed run
+    # when the kill came during ML, the rest by the re-run.
     models = clean_state[MODEL_HISTORY][0]
-    assert len(by_rerun) == models and all(n == 1 for _, n in by_rerun), by_rerun
-    assert state[MODEL_HISTORY][0] == models + killed and killed < models
+    assert len(trainings) == models and all(n == 1 for _, n, _ in trainings), trainings
+    killed = sum(n for _, _, n in trainings)
+    assert killed < models and (killed == 0 or point == "ml"), trainings

@@ -16,7 +16,7 @@ import pytest
 from dagster_duckdb import DuckDBResource
 from sklearn.metrics import adjusted_rand_score, roc_auc_score
 
-from orchestration.defs.ml import churn, clv, ml_asset_checks, ml_assets
+from orchestration.defs.ml import churn, clv, ml_asset_checks, ml_assets, ml_model_assets, recommendations
 from orchestration.defs.ml.common import ml_key
 
 MODEL_ASSETS = ["segmentation", "churn", "clv", "recommender", "feedback"]
@@ -39,9 +39,23 @@ def _warehouse_copy(built_warehouse, tmp_path, monkeypatch):
     return data_dir / "warehouse.duckdb"
 
 
-def _materialize(database, assets, checks=()):
+def _materialize(database, assets, checks=(), run_config=None):
     return dg.materialize([*assets, *checks], resources={"warehouse": DuckDBResource(database=str(database))},
-                          raise_on_error=False)
+                          raise_on_error=False, run_config=run_config)
+
+
+def _refit(*model_assets) -> dict:
+    """Run config making these model assets refit however fresh their last training is."""
+    return {"ops": {asset.op.name: {"config": {"force_retrain": True}} for asset in model_assets}}
+
+
+def _training_metadata(instance, name):
+    """Metadata of the asset's latest materialization that fitted the model (a later build may have reused it)."""
+    for record in instance.fetch_materializations(ml_key(name), limit=20).records:
+        metadata = record.asset_materialization.metadata
+        if metadata["retrained"].value:
+            return {k: getattr(v, "value", v) for k, v in metadata.items()}
+    raise AssertionError(f"ml/{name} was not trained by the build")
 
 
 def test_every_ml_table_is_written_with_sane_contents(built_warehouse):
@@ -92,9 +106,7 @@ def test_each_model_records_a_run_and_metrics_in_dagster(built_warehouse, instan
     assert runs["params"].notna().all() and runs["metrics"].notna().all()
 
     def meta(name):
-        event = instance.get_latest_materialization_event(ml_key(name))
-        assert event is not None, f"ml/{name} was not materialized by the build"
-        return {k: getattr(v, "value", v) for k, v in event.asset_materialization.metadata.items()}
+        return _training_metadata(instance, name)
 
     churn_meta = meta("churn_model")
     for key in ("auc", "pr_auc", "brier", "lift_top_decile", "base_rate", "logistic_auc", "logistic_pr_auc"):
@@ -148,7 +160,8 @@ def test_blocking_check_stops_scoring_when_the_churn_model_is_no_better_than_cha
     _shuffle_recent_orders(database, train_cutoff)
     before = built_warehouse.query("select distinct model_run_id from ml.churn_scores")
 
-    result = _materialize(database, [churn.churn_model, churn.churn_scores], [churn.churn_model_beats_baseline])
+    result = _materialize(database, [churn.churn_model, churn.churn_scores], [churn.churn_model_beats_baseline],
+                          _refit(churn.churn_model))
 
     assert not result.success
     evaluation = next(e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION")
@@ -168,7 +181,7 @@ def test_blocking_check_stops_scoring_when_the_churn_model_is_no_better_than_cha
 def test_same_data_and_seed_give_the_same_scores_and_a_new_model_run(built_warehouse, tmp_path, monkeypatch):
     runs_before = dict(built_warehouse.query("select model, count(*) from ml.model_runs group by 1"))
     database = _warehouse_copy(built_warehouse, tmp_path, monkeypatch)
-    result = _materialize(database, ml_assets, ml_asset_checks)
+    result = _materialize(database, ml_assets, ml_asset_checks, _refit(*ml_model_assets))
     assert result.success
     import duckdb
 
@@ -185,6 +198,59 @@ def test_same_data_and_seed_give_the_same_scores_and_a_new_model_run(built_wareh
     # one more row per model than the warehouse had: other tests may have rebuilt it before this one
     assert set(runs_before) == set(MODEL_ASSETS)
     assert dict(runs) == {m: runs_before[m] + 1 for m in MODEL_ASSETS}
+
+
+def test_a_later_build_scores_with_the_last_models_and_refits_only_stale_ones(built_warehouse, tmp_path,
+                                                                             monkeypatch):
+    """The daily build hands on each model's last training; a model whose training is too old, whose
+    artifact was erased, or that the run is told to refit, is fitted again (orchestration/defs/ml/reuse.py)."""
+    import duckdb
+
+    database = _warehouse_copy(built_warehouse, tmp_path, monkeypatch)
+    models = database.parent / "models"
+    shutil.copytree(built_warehouse.data_dir / "models", models)
+    with duckdb.connect(str(database)) as con:
+        latest = dict(con.execute("select model, arg_max(model_run_id, trained_at) from ml.model_runs group by 1")
+                      .fetchall())
+        # churn: trained on data eight days older than the warehouse's (the limit is seven)
+        con.execute("update ml.model_runs set reference_date = reference_date - interval 8 day where model_run_id = ?",
+                    [latest["churn"]])
+    # recommender: its artifact is gone, as after an erasure
+    for artifact in models.glob("recommender-*"):
+        artifact.unlink()
+    segments_before = built_warehouse.df("select * exclude (scored_at) from ml.customer_segments order by 1")
+
+    # clv: this run is told to refit it
+    result = _materialize(database, ml_assets, ml_asset_checks, _refit(clv.clv_model))
+
+    assert result.success
+    metadata = {e.event_specific_data.materialization.asset_key.path[-1]:
+                {k: getattr(v, "value", v) for k, v in e.event_specific_data.materialization.metadata.items()}
+                for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
+    refitted = {"churn": "8 days older than the data", "recommender": "cannot be used", "clv": "force_retrain"}
+    for model, why in refitted.items():
+        meta = metadata[MODEL_KEYS[model]]
+        assert meta["retrained"] is True and why in meta["retrain_decision"], (model, meta["retrain_decision"])
+    for model in ("segmentation", "feedback"):
+        meta = metadata[MODEL_KEYS[model]]
+        assert meta["retrained"] is False and meta["model_run_id"] == latest[model], meta
+        assert meta["retrain_decision"].startswith(f"scoring with {latest[model]}")
+
+    scored_by = {"customer_segments": "segmentation", "churn_scores": "churn", "customer_clv": "clv",
+                 "recommendations": "recommender", "feedback_sentiment": "feedback"}
+    with duckdb.connect(str(database), read_only=True) as con:
+        trained_now = dict(con.execute("select model, model_run_id from ml.model_runs where dagster_run_id = ?",
+                                       [result.run_id]).fetchall())
+        assert set(trained_now) == set(refitted), "only the stale models were fitted again"
+        for table, model in scored_by.items():
+            used = con.execute(f"select distinct model_run_id from ml.{table}").fetchall()
+            assert used == [(trained_now.get(model, latest[model]),)], (table, used)
+        segments_after = con.execute("select * exclude (scored_at) from ml.customer_segments order by 1").df()
+        refitted_artifact = con.execute("select artifact_path from ml.model_runs where model_run_id = ?",
+                                        [trained_now["recommender"]]).fetchone()[0]
+    # The same data scored with the same segmentation gives every customer the segment it was fitted with.
+    pd.testing.assert_frame_equal(segments_after, segments_before)
+    assert refitted_artifact.startswith(str(models)) and len(list(models.glob("recommender-*.pkl"))) == 1
 
 
 def test_models_find_the_planted_truth(built_warehouse):

@@ -55,6 +55,23 @@ def test_weekly_retrain_refits_the_ml_group_and_republishes():
     assert dg.AssetKey(["raw", "orders"]) not in job_keys
 
 
+def test_the_weekly_retrain_forces_every_model_to_refit_and_the_daily_build_does_not():
+    """Model assets refit daily only when stale (orchestration/defs/ml/reuse.py); retrain_models forces all."""
+    graph = defs.resolve_asset_graph()
+    fitting = set()
+    for key in graph.get_all_asset_keys():
+        if graph.get(key).group_name != "ml":
+            continue
+        op = defs.resolve_assets_def(key).op
+        if op.config_schema and "force_retrain" in op.config_schema.config_type.fields:
+            fitting.add(op.name)
+    assert fitting == {"customer_segments", "ml__churn_model", "ml__clv_model", "ml__recommender_model",
+                       "ml__feedback_model"}
+    forced = defs.resolve_job_def("retrain_models").run_config["ops"]
+    assert {op: cfg["config"]["force_retrain"] for op, cfg in forced.items()} == {op: True for op in fitting}
+    assert not defs.resolve_job_def("build_warehouse").run_config
+
+
 def _land(landing: Path, relative: str, mtime: float = OLD, body: str = "order_id\n1\n") -> Path:
     path = landing / relative
     path.parent.mkdir(parents=True, exist_ok=True)

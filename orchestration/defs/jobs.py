@@ -4,6 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
+from orchestration.defs.ml import ml_model_assets
 from orchestration.defs.serving.assets import SNAPSHOT_KEY
 
 build_warehouse_job = dg.define_asset_job(
@@ -11,15 +12,22 @@ build_warehouse_job = dg.define_asset_job(
     selection=dg.AssetSelection.all(),
     description="For a delivery date (or a range: one run), load its landing folders and every new file of the "
                 "unpartitioned sources, run all quality gates, merge the incremental facts for that window, rebuild "
-                "every other dbt model and model output, publish.",
+                "every other dbt model, score every customer (refitting a model only when its last training is "
+                "more than a week older than the data, or unusable), publish.",
 )
+
+# The daily build hands on each model's last training while it is fresh (orchestration/defs/ml/reuse.py);
+# this job's config makes every model asset refit, whatever the age of its last training.
+FORCE_RETRAIN = {"ops": {asset.op.name: {"config": {"force_retrain": True}} for asset in ml_model_assets}}
 
 retrain_models_job = dg.define_asset_job(
     name="retrain_models",
     # The marts are rebuilt daily; the weekly retrain refits the models on them and republishes,
     # so BI tools get the new scores the same morning.
     selection=dg.AssetSelection.groups("ml") | dg.AssetSelection.assets(SNAPSHOT_KEY),
-    description="Refit every customer model (the `ml` group) on the current marts, then republish the serving file.",
+    config=FORCE_RETRAIN,
+    description="Refit every customer model (the `ml` group) on the current marts, score every customer with "
+                "them, then republish the serving file.",
 )
 
 # Schedules start stopped: a fresh clone running `make dev` should not start loading on its own.

@@ -117,3 +117,28 @@ def test_ties_go_to_the_catalogue_order_and_the_fill_skips_what_is_owned():
 def test_asking_for_no_recommendations_is_refused(purchases):
     with pytest.raises(ValueError, match="at least one"):
         recommend(fit_item_knn(purchases), ["c0000"], n=0)
+
+
+def test_a_model_fitted_earlier_scores_todays_purchases(purchases):
+    """with_purchases: what was bought since fitting is never recommended, a first-time buyer since is not a stranger."""
+    from ml.recommend import with_purchases
+
+    model = fit_item_knn(purchases)
+    before = recommend(model, ["c0000"], n=5)
+    bought_since = before["item_id"].iloc[0]
+    family_item = purchases.loc[purchases["customer_key"] == "c0001", "item_id"].iloc[0]
+    since = pd.DataFrame({"customer_key": ["c0000", "newcomer", "newcomer"],
+                          "item_id": [bought_since, family_item, "launched-since"],
+                          "order_date": pd.Timestamp("2024-06-01")})
+    current = with_purchases(model, pd.concat([purchases, since], ignore_index=True))
+
+    recs = recommend(current, ["c0000", "newcomer"], n=5)
+    assert bought_since not in set(recs.loc[recs["customer_key"] == "c0000", "item_id"])
+    newcomer = recs[recs["customer_key"] == "newcomer"]
+    assert (newcomer["source"] == "similar").any(), "a customer who bought since fitting gets co-purchase picks"
+    assert family_item not in set(newcomer["item_id"])
+    # The fitted similarities and popularity are kept; an item the model never saw stays out until a refit.
+    assert current.similarity is model.similarity and "launched-since" not in set(current.items)
+    # On the purchases it was fitted on, nothing changes.
+    same = with_purchases(model, purchases)
+    pd.testing.assert_frame_equal(recommend(same, ["c0000", "c0001"], n=5), recommend(model, ["c0000", "c0001"], n=5))

@@ -125,3 +125,16 @@ def test_a_few_whales_do_not_hijack_a_segment():
     # Heavy tails are logged, so the four planted groups survive instead of
     # three whales taking a segment of their own.
     assert adjusted_rand_score(truth, result.labels[: len(truth)]) > 0.8
+
+
+def test_a_fitted_result_assigns_new_rows_with_the_same_ids(planted):
+    from ml.segmentation import assign_segments
+
+    customers, _truth, result = planted
+    assert (assign_segments(result, customers) == result.labels).all()
+    # Order of rows and of columns does not matter, extra columns are ignored.
+    shuffled = customers.sample(frac=1.0, random_state=3).assign(unrelated=1.0)
+    expected = pd.Series(result.labels, index=customers.index).loc[shuffled.index].to_numpy()
+    assert (assign_segments(result, shuffled[shuffled.columns[::-1]]) == expected).all()
+    # A column the result was fitted on that is absent counts as 0 instead of failing.
+    assert len(assign_segments(result, customers.drop(columns=["cat_share_toys"]))) == len(customers)

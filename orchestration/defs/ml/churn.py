@@ -19,7 +19,7 @@ from dagster_duckdb import DuckDBResource
 from ml import artifacts, churn
 from ml.features import customer_features_in
 
-from . import common, inputs
+from . import common, inputs, reuse
 from .common import TrainedModel, Verdict
 
 # A served model must beat a constant base-rate forecast by these margins; a
@@ -28,7 +28,7 @@ MIN_AUC = 0.55
 MIN_PR_AUC_LIFT = 1.05
 
 
-class ChurnConfig(dg.Config):
+class ChurnConfig(reuse.RetrainPolicy):
     horizon_days: int = 90  # H: "churned" = no purchase in the H days after a cutoff
     seed: int = 0
     active_within_days: Optional[int] = None  # train/validate only on customers who bought this recently
@@ -75,12 +75,16 @@ def churn_verdict(metrics: pd.DataFrame, served: str) -> Verdict:
                          f"Brier {s['brier']:.4f} vs {constant_brier:.4f}; logistic PR-AUC {by.loc['logistic', 'pr_auc']:.3f}")
 
 
+# What the customer features read (inputs.FEATURE_SOURCES): training reads them at past cutoffs, scoring today.
+FEATURE_DEPS = [common.mart("fct_orders"), common.mart("fct_order_items"), common.mart("dim_products"),
+                common.staging("stg_web__events"), common.staging("stg_helpdesk__support_tickets"),
+                common.staging("stg_survey__responses")]
+
+
 @dg.asset(
     key=common.ml_key("churn_model"),
     group_name=common.GROUP, kinds=common.KINDS, owners=common.OWNERS, pool=common.POOL,
-    deps=[common.mart("fct_orders"), common.mart("fct_order_items"), common.mart("dim_products"),
-          common.staging("stg_web__events"), common.staging("stg_helpdesk__support_tickets"),
-          common.staging("stg_survey__responses")],
+    deps=FEATURE_DEPS,
     description="Calibrated churn classifiers (gradient boosting vs logistic baseline) trained forward in time; "
                 "the better one by validation PR-AUC is handed to ml/churn_scores.",
 )
@@ -88,6 +92,9 @@ def churn_model(context: dg.AssetExecutionContext, config: ChurnConfig, warehous
     started = time.perf_counter()
     with warehouse.get_connection() as con:
         reference = common.reference_date(con)
+        last, decision = reuse.reuse_last_model(con, "churn", reuse.model_params(config), reference, config)
+        if last is not None:
+            return reuse.reused_output(last, decision)
         cut = churn_cutoffs(common.first_order_date(con), reference, config.horizon_days)
         if cut["horizon_days"] < config.horizon_days:
             context.log.warning(f"data window is {cut['window_days']} days: churn horizon shortened from "
@@ -99,8 +106,10 @@ def churn_model(context: dg.AssetExecutionContext, config: ChurnConfig, warehous
     verdict = churn_verdict(result.metrics, result.best)
     served = result.metrics.set_index("model").loc[result.best].to_dict()
     logistic = result.metrics.set_index("model").loc["logistic"].to_dict()
-    params = {**config.model_dump(), **{k: str(v.date()) if hasattr(v, "date") else v for k, v in cut.items()},
-              "served_model": result.best}
+    # The horizon actually used is recorded apart from the configured one, which reuse compares with the config.
+    used = {("horizon_days_used" if k == "horizon_days" else k): str(v.date()) if hasattr(v, "date") else v
+            for k, v in cut.items()}
+    params = {**reuse.model_params(config), **used, "served_model": result.best}
     snapshot = artifacts.data_sha(*datasets)
     code, path = common.save_artifact(result, "churn", snapshot, {"served": served, "logistic": logistic}, params)
     trained = TrainedModel(
@@ -121,6 +130,7 @@ def churn_model(context: dg.AssetExecutionContext, config: ChurnConfig, warehous
         "valid_cutoff": str(cut["valid_cutoff"].date()),
         "metrics": dg.MetadataValue.md(result.metrics.round(4).to_markdown(index=False)),
         "training_seconds": round(time.perf_counter() - started, 1),
+        "retrain_decision": decision,
     })
 
 
@@ -141,11 +151,11 @@ DRIVER_TYPES = {"customer_key": "varchar", "rank": "integer", "feature": "varcha
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(common.ml_key("churn_scores"), deps=[common.ml_key("churn_model")], group_name=common.GROUP,
+        dg.AssetSpec(common.ml_key("churn_scores"), deps=[common.ml_key("churn_model"), *FEATURE_DEPS], group_name=common.GROUP,
                      kinds=common.KINDS, owners=common.OWNERS,
                      description="Probability that each customer who has bought makes no purchase in the next H "
                                  "days, with risk decile (10 = riskiest) and the strongest driver."),
-        dg.AssetSpec(common.ml_key("churn_drivers"), deps=[common.ml_key("churn_model")], group_name=common.GROUP,
+        dg.AssetSpec(common.ml_key("churn_drivers"), deps=[common.ml_key("churn_model"), *FEATURE_DEPS], group_name=common.GROUP,
                      kinds=common.KINDS, owners=common.OWNERS,
                      description="Top 3 reasons per customer (logistic log-odds contributions, > 0 = towards churn)."),
     ],

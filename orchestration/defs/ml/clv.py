@@ -23,7 +23,7 @@ from ml.clv import (
     holdout_by_frequency,
 )
 
-from . import common, inputs
+from . import common, inputs, reuse
 from .common import TrainedModel, Verdict
 
 # Total predicted holdout purchases must be within this fraction of the actual total.
@@ -34,6 +34,10 @@ class ClvConfig(dg.Config):
     horizon_months: int = 12
     monthly_discount_rate: float = 0.01
     holdout_days: int = 90
+
+
+class ClvModelConfig(ClvConfig, reuse.RetrainPolicy):
+    pass
 
 
 def clv_verdict(metrics: dict) -> Verdict:
@@ -80,10 +84,13 @@ HOLDOUT_TYPES = {"frequency_bucket": "varchar", "n_customers": "bigint", "actual
     description="BG/NBD (purchase count, probability alive) and Gamma-Gamma (spend) fitted by maximum likelihood, "
                 "validated on a calibration/holdout split; handed to ml/customer_clv.",
 )
-def clv_model(context: dg.AssetExecutionContext, config: ClvConfig, warehouse: DuckDBResource) -> dg.Output:
+def clv_model(context: dg.AssetExecutionContext, config: ClvModelConfig, warehouse: DuckDBResource) -> dg.Output:
     started = time.perf_counter()
     with warehouse.get_connection() as con:
         reference = common.reference_date(con)
+        last, decision = reuse.reuse_last_model(con, "clv", reuse.model_params(config), reference, config)
+        if last is not None:
+            return reuse.reused_output(last, decision)
         window = int((reference - common.first_order_date(con)).days)
         transactions = inputs.clv_transactions(con)
     holdout_days = min(config.holdout_days, window // 3)
@@ -95,7 +102,7 @@ def clv_model(context: dg.AssetExecutionContext, config: ClvConfig, warehouse: D
               **{f"gamma_gamma_{k}": v for k, v in gg.as_dict().items()}}
     metrics.update(fitted)
     verdict = clv_verdict(metrics)
-    params = {**config.model_dump(), "holdout_days_used": holdout_days, "time_unit": "weeks"}
+    params = {**reuse.model_params(config), "holdout_days_used": holdout_days, "time_unit": "weeks"}
     snapshot = artifacts.data_sha(transactions)
     model = {"bgnbd": bg, "gamma_gamma": gg, "holdout_by_frequency": by_frequency}
     code, path = common.save_artifact(model, "clv", snapshot, metrics, params)
@@ -114,6 +121,7 @@ def clv_model(context: dg.AssetExecutionContext, config: ClvConfig, warehouse: D
                                                                                    "gamma_gamma_"))}),
         "holdout_by_frequency": dg.MetadataValue.md(by_frequency.round(3).to_markdown(index=False)),
         "training_seconds": round(time.perf_counter() - started, 1),
+        "retrain_decision": decision,
     })
 
 
@@ -134,6 +142,7 @@ CLV_TYPES = {"customer_key": "varchar", "prob_alive": "double", "expected_purcha
 @dg.asset(
     key=common.ml_key("customer_clv"),
     ins={"clv_model": dg.AssetIn(common.ml_key("clv_model"))},
+    deps=[common.mart("fct_orders")],
     group_name=common.GROUP, kinds=common.KINDS, owners=common.OWNERS, pool=common.POOL,
     description="Per customer who has bought: probability alive, expected purchases and spend per purchase over the "
                 "horizon, and discounted CLV (currency of net revenue).",

@@ -1,9 +1,12 @@
 """What every ML asset shares: asset attributes, the trained-model envelope, table writes, run history.
 
 The model assets return a ``TrainedModel`` through the IO manager, so the scoring
-asset downstream receives exactly the object this run trained (never "the latest
-file on disk"); the same object is also saved with ``ml.artifacts`` under
-``$DATA_DIR/models`` so a run's model can be inspected or reloaded by its hashes.
+asset downstream receives exactly the object the model asset handed on in this run
+(never "the latest file on disk"); the same object is also saved with ``ml.artifacts``
+under ``$DATA_DIR/models`` so a run's model can be inspected or reloaded by its hashes.
+
+A model asset refits only when its last training is stale (``reuse``): the daily
+build scores every customer with models the weekly ``retrain_models`` job refits.
 """
 
 from __future__ import annotations
@@ -62,6 +65,8 @@ class TrainedModel:
     artifact_path: str | None
     reference_date: str
     extra: dict = field(default_factory=dict)
+    # False when this run handed on an earlier run's model (``reuse_last_model``); that run's id stays.
+    retrained: bool = True
 
     def run_metadata(self) -> dict:
         return {
@@ -72,6 +77,7 @@ class TrainedModel:
             "reference_date": self.reference_date,
             "passed_baseline": "n/a" if self.verdict.passed is None else self.verdict.passed,
             "baseline_verdict": self.verdict.reason,
+            "retrained": self.retrained,
         }
 
 
@@ -146,9 +152,15 @@ create table if not exists {SCHEMA}.model_runs (
     passed_baseline boolean,
     baseline_verdict varchar,
     dagster_run_id varchar,
-    artifact_path varchar
+    artifact_path varchar,
+    reference_date date
 )
 """
+# Warehouses whose model_runs predate model reuse lack the reference date; their models refit once.
+MODEL_RUNS_UPGRADE = f"alter table {SCHEMA}.model_runs add column if not exists reference_date date"
+MODEL_RUNS_COLUMNS = ("model_run_id", "model", "code_version", "data_snapshot", "trained_at", "params", "metrics",
+                      "baseline_metrics", "passed_baseline", "baseline_verdict", "dagster_run_id", "artifact_path",
+                      "reference_date")
 
 
 def _json(value) -> str:
@@ -157,17 +169,23 @@ def _json(value) -> str:
 
 def record_model_run(con: duckdb.DuckDBPyConnection, trained: TrainedModel, dagster_run_id: str) -> None:
     """Append one row to ml.model_runs: the history that makes a regression across retrains visible."""
-    con.execute(f"create schema if not exists {SCHEMA}")
-    con.execute(MODEL_RUNS_DDL)
+    ensure_model_runs(con)
     con.execute(
-        f"insert into {SCHEMA}.model_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"insert into {SCHEMA}.model_runs ({', '.join(MODEL_RUNS_COLUMNS)}) "
+        f"values ({', '.join('?' for _ in MODEL_RUNS_COLUMNS)})",
         [
             trained.model_run_id, trained.name, trained.code_version, trained.data_snapshot,
             datetime.now(timezone.utc).replace(tzinfo=None), _json(trained.params), _json(trained.metrics),
             _json(trained.baseline_metrics), trained.verdict.passed, trained.verdict.reason, dagster_run_id,
-            trained.artifact_path,
+            trained.artifact_path, trained.reference_date,
         ],
     )
+
+
+def ensure_model_runs(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"create schema if not exists {SCHEMA}")
+    con.execute(MODEL_RUNS_DDL)
+    con.execute(MODEL_RUNS_UPGRADE)
 
 
 def verdict_check_result(trained: TrainedModel, metadata: dict | None = None) -> dg.AssetCheckResult:

@@ -16,7 +16,7 @@ from dagster_duckdb import DuckDBResource
 
 from ml import artifacts, feedback_text
 
-from . import common, inputs
+from . import common, inputs, reuse
 from .common import TrainedModel, Verdict
 
 # Below this many promoter/detractor comments (or this many of the rarer class) a
@@ -26,7 +26,7 @@ MIN_PER_CLASS = 8
 MIN_TOPIC_TEXTS = 20
 
 
-class FeedbackConfig(dg.Config):
+class FeedbackConfig(reuse.RetrainPolicy):
     seed: int = 0
     n_topics: int = 8
 
@@ -57,11 +57,15 @@ def train_feedback_models(feedback: pd.DataFrame, seed: int, n_topics: int) -> t
     return {"sentiment": sentiment, "topics": topics}, metrics
 
 
+# Where the texts come from (inputs.FEEDBACK_SQL): the model trains on them, and scoring reads today's.
+TEXT_DEPS = [common.staging("stg_survey__responses"), common.staging("stg_helpdesk__support_tickets"),
+             common.staging("stg_social__mentions"), common.staging("stg_crm__customers")]
+
+
 @dg.asset(
     key=common.ml_key("feedback_model"),
     group_name=common.GROUP, kinds=common.KINDS, owners=common.OWNERS, pool=common.POOL,
-    deps=[common.staging("stg_survey__responses"), common.staging("stg_helpdesk__support_tickets"),
-          common.staging("stg_social__mentions"), common.staging("stg_crm__customers"),
+    deps=[*TEXT_DEPS,
           # the reference date (common.reference_date) is the latest order day
           common.mart("fct_orders")],
     description="Character n-gram sentiment classifier (NPS promoters vs detractors as weak labels, held-out "
@@ -71,6 +75,9 @@ def feedback_model(context: dg.AssetExecutionContext, config: FeedbackConfig, wa
     started = time.perf_counter()
     with warehouse.get_connection() as con:
         reference = common.reference_date(con)
+        last, decision = reuse.reuse_last_model(con, "feedback", reuse.model_params(config), reference, config)
+        if last is not None:
+            return reuse.reused_output(last, decision)
         feedback = inputs.feedback(con)
     models, metrics = train_feedback_models(feedback, config.seed, config.n_topics)
     verdict = sentiment_verdict(metrics)
@@ -78,8 +85,9 @@ def feedback_model(context: dg.AssetExecutionContext, config: FeedbackConfig, wa
         context.log.warning(verdict.reason)
     baseline = {"majority_accuracy": metrics.get("majority_accuracy")}
     snapshot = artifacts.data_sha(feedback[["feedback_id", "text", "nps_score"]])
-    code, path = common.save_artifact(models, "feedback", snapshot, metrics, config.model_dump())
-    trained = TrainedModel("feedback", models, metrics, baseline, config.model_dump(), verdict,
+    params = reuse.model_params(config)
+    code, path = common.save_artifact(models, "feedback", snapshot, metrics, params)
+    trained = TrainedModel("feedback", models, metrics, baseline, params, verdict,
                            common.new_model_run_id(context, "feedback"), code, snapshot, str(path),
                            str(reference.date()))
     with warehouse.get_connection() as con:
@@ -89,6 +97,7 @@ def feedback_model(context: dg.AssetExecutionContext, config: FeedbackConfig, wa
         **trained.run_metadata(), **common.float_metadata(metrics),
         "topics": dg.MetadataValue.md(topics.terms.to_markdown(index=False) if topics else "not enough text"),
         "training_seconds": round(time.perf_counter() - started, 1),
+        "retrain_decision": decision,
     })
 
 
@@ -130,7 +139,7 @@ def score_feedback(feedback: pd.DataFrame, models: dict) -> tuple[pd.DataFrame, 
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(common.ml_key("feedback_sentiment"), deps=[common.ml_key("feedback_model")],
+        dg.AssetSpec(common.ml_key("feedback_sentiment"), deps=[common.ml_key("feedback_model"), *TEXT_DEPS],
                      group_name=common.GROUP, kinds=common.KINDS, owners=common.OWNERS,
                      description="Per survey comment, ticket and social post: language, P(positive), label "
                                  "(positive / neutral / negative) and topic."),

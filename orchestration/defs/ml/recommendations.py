@@ -13,13 +13,17 @@ from dagster_duckdb import DuckDBResource
 
 from ml import artifacts, recommend
 
-from . import common, inputs
+from . import common, inputs, reuse
 from .common import TrainedModel, Verdict
 
 
 class RecommenderConfig(dg.Config):
     top_n: int = 10
     neighbours: int = 50
+
+
+class RecommenderModelConfig(RecommenderConfig, reuse.RetrainPolicy):
+    pass
 
 
 # Item-kNN fails only when it is worse than popularity by more than this many
@@ -66,11 +70,14 @@ def recommender_verdict(evaluation: pd.DataFrame, paired: dict) -> Verdict:
     description="Item-item cosine similarity over who bought what, evaluated on held-out last purchases against "
                 "the popularity baseline; handed to ml/recommendations.",
 )
-def recommender_model(context: dg.AssetExecutionContext, config: RecommenderConfig,
+def recommender_model(context: dg.AssetExecutionContext, config: RecommenderModelConfig,
                       warehouse: DuckDBResource) -> dg.Output:
     started = time.perf_counter()
     with warehouse.get_connection() as con:
         reference = common.reference_date(con)
+        last, decision = reuse.reuse_last_model(con, "recommender", reuse.model_params(config), reference, config)
+        if last is not None:
+            return reuse.reused_output(last, decision)
         purchases = inputs.purchases(con)
     evaluation, paired = paired_evaluation(purchases, config.top_n, config.neighbours)
     model = recommend.fit_item_knn(purchases, config.neighbours)
@@ -81,9 +88,9 @@ def recommender_model(context: dg.AssetExecutionContext, config: RecommenderConf
     metrics["n_customers_evaluated"] = int(by.loc["item_knn", "n_customers"])
     metrics.update(paired)
     snapshot = artifacts.data_sha(purchases)
-    code, path = common.save_artifact(model, "recommender", snapshot, {**metrics, "popularity": baseline},
-                                      config.model_dump())
-    trained = TrainedModel("recommender", model, metrics, baseline, config.model_dump(), verdict,
+    params = reuse.model_params(config)
+    code, path = common.save_artifact(model, "recommender", snapshot, {**metrics, "popularity": baseline}, params)
+    trained = TrainedModel("recommender", model, metrics, baseline, params, verdict,
                            common.new_model_run_id(context, "recommender"), code, snapshot, str(path),
                            str(reference.date()))
     with warehouse.get_connection() as con:
@@ -93,6 +100,7 @@ def recommender_model(context: dg.AssetExecutionContext, config: RecommenderConf
         "top_n": config.top_n, "products": len(model.items), "customers_with_purchases": len(model.customers),
         "evaluation": dg.MetadataValue.md(evaluation.round(4).to_markdown(index=False)),
         "training_seconds": round(time.perf_counter() - started, 1),
+        "retrain_decision": decision,
     })
 
 
@@ -112,7 +120,7 @@ REC_TYPES = {"customer_key": "varchar", "rank": "integer", "product_id": "varcha
 @dg.asset(
     key=common.ml_key("recommendations"),
     ins={"recommender_model": dg.AssetIn(common.ml_key("recommender_model"))},
-    deps=[common.mart("dim_customers")],
+    deps=[common.mart("dim_customers"), common.mart("fct_order_items")],
     group_name=common.GROUP, kinds=common.KINDS, owners=common.OWNERS, pool=common.POOL,
     description="Top-N products per customer that they have not bought; source 'similar' (co-purchase) or "
                 "'popular' (fallback for new customers and thin histories).",
@@ -121,7 +129,10 @@ def recommendations(context: dg.AssetExecutionContext, config: RecommenderConfig
                     recommender_model: TrainedModel) -> dg.MaterializeResult:
     with warehouse.get_connection() as con:
         everyone = inputs.customers(con)
-    recs = recommend.recommend(recommender_model.model, everyone.tolist(), config.top_n)
+        purchases = inputs.purchases(con)
+    # Today's purchases, not the ones the model was fitted on: never recommend what was bought since.
+    current = recommend.with_purchases(recommender_model.model, purchases)
+    recs = recommend.recommend(current, everyone.tolist(), config.top_n)
     recs = recs.rename(columns={"item_id": "product_id"})
     recs["model_run_id"] = recommender_model.model_run_id
     with warehouse.get_connection() as con:

@@ -23,7 +23,7 @@ from dagster_duckdb import DuckDBResource
 from ml import artifacts, segmentation
 from ml.features import customer_features_in
 
-from . import common, inputs
+from . import common, inputs, reuse
 from .common import TrainedModel, Verdict
 
 PROSPECT = {"segment_id": -1, "segment_name_en": "Prospects (no purchase yet)", "segment_name_zh": "潜在客户（尚未购买）"}
@@ -50,9 +50,9 @@ def shopping_features(features: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return frame, ["orders_per_month", "avg_order_value", "discount_share", "web_days_per_order", *channels]
 
 
-def segment_profiles(frame: pd.DataFrame, result) -> pd.DataFrame:
-    labels = pd.Series(result.labels, index=frame.index)
-    base = result.names.rename(columns={"segment": "segment_id"})[["segment_id", "name_en", "name_zh"]]
+def segment_profiles(frame: pd.DataFrame, labels: np.ndarray, names: pd.DataFrame) -> pd.DataFrame:
+    labels = pd.Series(labels, index=frame.index)
+    base = names.rename(columns={"segment": "segment_id"})[["segment_id", "name_en", "name_zh"]]
     sizes = labels.value_counts()
     base["n_customers"] = base["segment_id"].map(sizes).fillna(0).astype(int)
     base["share"] = base["n_customers"] / len(frame)
@@ -71,7 +71,7 @@ def segment_profiles(frame: pd.DataFrame, result) -> pd.DataFrame:
     return base.merge(means, left_on="segment_id", right_index=True, how="left")
 
 
-class SegmentationConfig(dg.Config):
+class SegmentationConfig(reuse.RetrainPolicy):
     seed: int = 0
     k_min: int = 2
     k_max: int = 8
@@ -83,6 +83,24 @@ def _profile_types(profile: pd.DataFrame) -> dict[str, str]:
              "share": "double", "top_categories": "varchar", "model_run_id": "varchar"}
     types.update({c: "double" for c in profile.columns if c.startswith("mean_")})
     return types
+
+
+def _fit(context: dg.AssetExecutionContext, config: SegmentationConfig, clustered: pd.DataFrame,
+         columns: list[str], reference: pd.Timestamp) -> TrainedModel:
+    result = segmentation.fit_segments(clustered, k_range=range(config.k_min, config.k_max + 1), seed=config.seed,
+                                       criterion=config.criterion, columns=columns)
+    silhouette = result.k_table.set_index("k").loc[result.k, "silhouette"] if len(result.k_table) else float("nan")
+    metrics = {"k": result.k, "silhouette": float(silhouette), "stability_ari": result.stability_ari,
+               "n_customers": len(clustered)}
+    stable = result.stability_ari >= MIN_STABILITY_ARI
+    verdict = Verdict(stable, f"k={result.k}, silhouette {silhouette:.3f}, ARI between seeds "
+                              f"{result.stability_ari:.3f} ({'>=' if stable else '<'} {MIN_STABILITY_ARI})")
+    params = reuse.model_params(config)
+    snapshot = artifacts.data_sha(clustered[["customer_key", *columns]])
+    code, path = common.save_artifact(result, "segmentation", snapshot, metrics, params)
+    return TrainedModel("segmentation", result, metrics, {"min_stability_ari": MIN_STABILITY_ARI}, params, verdict,
+                        common.new_model_run_id(context, "segmentation"), code, snapshot, str(path),
+                        str(reference.date()))
 
 
 @dg.multi_asset(
@@ -104,26 +122,22 @@ def customer_segments(context: dg.AssetExecutionContext, config: SegmentationCon
     started = time.perf_counter()
     with warehouse.get_connection() as con:
         reference = common.reference_date(con)
+        last, decision = reuse.reuse_last_model(con, "segmentation", reuse.model_params(config), reference, config)
         features, columns = shopping_features(customer_features_in(con, inputs.FEATURE_SOURCES, reference))
         everyone = inputs.customers(con)
     # ml.segmentation logs its own skewed columns; these two rates are just as skewed.
     clustered = features.assign(**{c: np.log1p(features[c].clip(lower=0)) for c in RATE_COLUMNS})
-    result = segmentation.fit_segments(clustered, k_range=range(config.k_min, config.k_max + 1), seed=config.seed,
-                                       criterion=config.criterion, columns=columns)
-    profile = segment_profiles(features, result)
-    silhouette = result.k_table.set_index("k").loc[result.k, "silhouette"] if len(result.k_table) else float("nan")
-    metrics = {"k": result.k, "silhouette": float(silhouette), "stability_ari": result.stability_ari,
-               "n_customers": len(features)}
-    stable = result.stability_ari >= MIN_STABILITY_ARI
-    verdict = Verdict(stable, f"k={result.k}, silhouette {silhouette:.3f}, ARI between seeds "
-                              f"{result.stability_ari:.3f} ({'>=' if stable else '<'} {MIN_STABILITY_ARI})")
-    snapshot = artifacts.data_sha(clustered[["customer_key", *columns]])
-    code, path = common.save_artifact(result, "segmentation", snapshot, metrics, config.model_dump())
-    trained = TrainedModel("segmentation", result, metrics, {"min_stability_ari": MIN_STABILITY_ARI},
-                           config.model_dump(), verdict, common.new_model_run_id(context, "segmentation"), code,
-                           snapshot, str(path), str(reference.date()))
+    if last is None:
+        trained = _fit(context, config, clustered, columns, reference)
+        labels = trained.model.labels
+    else:
+        trained = last
+        labels = segmentation.assign_segments(trained.model, clustered)
+    result = trained.model
+    profile = segment_profiles(features, labels, result.names)
 
-    assigned = result.assignments().rename(columns={"segment": "segment_id"})
+    assigned = segmentation.named_assignments(clustered["customer_key"], labels, result.names)
+    assigned = assigned.rename(columns={"segment": "segment_id"})
     prospects = pd.DataFrame({"customer_key": everyone[~everyone.isin(assigned["customer_key"])].to_numpy()})
     for column, value in PROSPECT.items():
         prospects[column] = value
@@ -133,14 +147,16 @@ def customer_segments(context: dg.AssetExecutionContext, config: SegmentationCon
     with warehouse.get_connection() as con:
         n = common.write_table(con, "customer_segments", segments, SEGMENT_TYPES)
         common.write_table(con, "segment_profiles", profile, _profile_types(profile))
-        common.record_model_run(con, trained, context.run.run_id)
+        if trained.retrained:
+            common.record_model_run(con, trained, context.run.run_id)
     sizes = segments.groupby("segment_name_en").size().sort_values(ascending=False)
     yield dg.MaterializeResult(asset_key=common.ml_key("customer_segments"), metadata={
-        **trained.run_metadata(), **common.float_metadata(metrics),
+        **trained.run_metadata(), **common.float_metadata(trained.metrics),
         "dagster/row_count": n,
         "segment_sizes": dg.MetadataValue.json({k: int(v) for k, v in sizes.items()}),
         "k_table": dg.MetadataValue.md(result.k_table.round(4).to_markdown(index=False)),
-        "training_seconds": round(time.perf_counter() - started, 1),
+        ("training_seconds" if trained.retrained else "scoring_seconds"): round(time.perf_counter() - started, 1),
+        "retrain_decision": decision,
     })
     shown = ["segment_id", "name_en", "name_zh", "n_customers", "share", "mean_recency_days", "mean_frequency",
              "mean_monetary", "top_categories"]
