@@ -24,8 +24,11 @@ from orchestration.defs.ingest.loader import load_source
 from orchestration.defs.privacy import access, audit, erasure, retention
 from orchestration.defs.privacy.pseudonyms import PseudonymKeyChangedError, customer_key, refresh_pseudonyms
 from orchestration.defs.privacy.suppression import suppressed_row_filter
+from orchestration.defs.quality.runner import run_suite
+from orchestration.defs.quality.suites import discover_suites
 from orchestration.secret_keys import PseudonymKey, hmac_sql
 
+SUITES = {s.name: s for s in discover_suites()}
 ID_SOURCES = [s for s in SOURCES if "customer_id" in SOURCES[s].column_names and s != "privacy_requests"]
 
 
@@ -130,6 +133,51 @@ def test_reloading_old_files_and_new_deliveries_do_not_bring_erased_people_back(
     assert results["customers"].rows_suppressed >= 2
 
 
+def test_a_later_order_of_an_erased_customer_is_dropped_with_its_lines(built_warehouse, tmp_path):
+    """The order is suppressed by customer id; its lines, which carry only the order id, must go with it
+    (not load as lines of an order that does not exist and block every later build at raw.order_items' suite)."""
+    database = _copy(built_warehouse, tmp_path)
+    key = fixed_pseudonym_key()
+    request = _requests(built_warehouse, "erasure")[0]
+    landing = tmp_path / "landing"
+    with duckdb.connect(str(database)) as con:
+        other, product = con.execute("select (select min(trim(customer_id)) from raw.customers where trim(customer_id) "
+                                     "<> ?), (select min(product_id) from raw.products)",
+                                     [request["customer_id"]]).fetchone()
+    orders = landing / "orders" / "2026-11-01" / "late_after_erasure.csv"
+    orders.parent.mkdir(parents=True)
+    orders.write_text("order_id,customer_id,ordered_at,channel,status,subtotal_amount,discount_amount,"
+                      "shipping_amount,total_amount,updated_at\n"
+                      f"OAFTER1,{request['customer_id']},2026-10-31T10:00:00Z,web,completed,10.00,0.00,0.00,10.00,"
+                      "2026-10-31T10:00:00Z\n"
+                      f"OAFTER2,{other},2026-10-31T11:00:00Z,web,completed,10.00,0.00,0.00,10.00,2026-10-31T11:00:00Z\n",
+                      encoding="utf-8")
+    items = landing / "order_items" / "2026-11-01" / "late_after_erasure.csv"
+    items.parent.mkdir(parents=True)
+    items.write_text("order_id,line_number,product_id,quantity,unit_price,ordered_at\n"
+                     f"OAFTER1,1,{product},1,5.00,2026-10-31T10:00:00Z\nOAFTER1,2,{product},1,5.00,2026-10-31T10:00:00Z\n"
+                     f"OAFTER2,1,{product},2,5.00,2026-10-31T11:00:00Z\n", encoding="utf-8")
+
+    def suppress(con, source, relation):
+        return suppressed_row_filter(con, key, source, relation)
+
+    with duckdb.connect(str(database)) as con:
+        loaded = {s: load_source(con, s, landing, batch_id=f"after-{s}", rejected_dir=tmp_path / "rejected",
+                                 suppress=suppress) for s in ("orders", "order_items")}
+        assert (loaded["orders"].rows_loaded, loaded["orders"].rows_suppressed) == (1, 1)
+        assert (loaded["order_items"].rows_loaded, loaded["order_items"].rows_suppressed) == (1, 2)
+        assert con.execute("select list(order_id order by line_number) from raw.order_items where order_id like "
+                           "'OAFTER%'").fetchone()[0] == ["OAFTER2"]
+        # the order id is on the list under the customer's own request, as a keyed hash
+        listed = con.execute("select request_id, subject_hash from quality.privacy_suppression "
+                             "where subject_type = 'order_id' and subject_hash = ?",
+                             [key.hex("suppress:order_id:OAFTER1")]).fetchall()
+        assert [r[0] for r in listed] == [request["request_id"]]
+        for source in ("orders", "order_items"):
+            result = run_suite(con, SUITES[f"raw.{source}"])
+            assert result.success, (source, [(r.description, r.observed_value) for r in result.failed])
+
+
 def test_erasure_by_email_only_finds_every_version_of_the_customer(built_warehouse, tmp_path):
     database = _copy(built_warehouse, tmp_path)
     key = fixed_pseudonym_key()
@@ -163,6 +211,9 @@ def test_erasure_by_email_only_finds_every_version_of_the_customer(built_warehou
         assert {"deleted", "suppressed", "anonymised", "completed"} <= actions
         # applying requests again does nothing more
         assert erasure.apply_erasures(con, key, "test-run-2", tmp_path / "models", tmp_path / "access") == []
+        # and the request, which now names no one, still passes its suite: the audit says why
+        result = run_suite(con, SUITES["raw.privacy_requests"])
+        assert result.success, [(r.description, r.observed_value) for r in result.failed]
 
 
 def _table_counts(con) -> dict[str, int]:

@@ -104,4 +104,33 @@ def suppressed_row_filter(con: duckdb.DuckDBPyConnection, key: PseudonymKey, sou
             key.sql_params(),
         )
         tests.append(f"coalesce(({value_sql}) in (select v from {temp}), false)")
+        if source == "orders" and subject_type == "customer_id":
+            suppress_orders_of_suppressed_customers(con, key, relation, temp)
     return "(" + " or ".join(tests) + ")"
+
+
+def suppress_orders_of_suppressed_customers(con: duckdb.DuckDBPyConnection, key: PseudonymKey, relation: str,
+                                            customers: str) -> int:
+    """Put the order ids of an erased customer's orders in ``relation`` on the list, under the same request.
+
+    Orders placed after the erasure are dropped by their customer id, but their lines carry only
+    the order id: without this they would load as lines of an order that does not exist (and fail
+    raw.order_items' suite, blocking every build after). raw.order_items loads after raw.orders, so
+    the lines of this delivery are dropped too, as are lines delivered later. ``customers`` is the
+    one-column (``v``) table of the relation's suppressed customer ids.
+    """
+    before = con.execute(f"select count(*) from {TABLE}").fetchone()[0]
+    con.execute(
+        f"""insert into {TABLE}
+            select distinct 'order_id', {subject_hash_sql('order_id', 'o.order_id')}, s.request_id, now()
+            from (select {_clean('order_id')} as order_id, {_clean('customer_id')} as customer_id
+                  from {relation}) as o
+            join {customers} as c on o.customer_id = c.v
+            join {TABLE} as s on s.subject_type = 'customer_id'
+                and s.subject_hash = {subject_hash_sql('customer_id', 'o.customer_id')}
+            where o.order_id is not null
+              and {subject_hash_sql('order_id', 'o.order_id')} not in (
+                  select subject_hash from {TABLE} where subject_type = 'order_id')""",
+        key.sql_params(),
+    )
+    return con.execute(f"select count(*) from {TABLE}").fetchone()[0] - before
