@@ -131,6 +131,7 @@ PLANTED = [
      "the buckets cover the whole holdout population"),
     ("ml.model_runs", "update ml.model_runs set metrics = json_object('auc', null) where model = 'churn'",
      "has its headline metrics present and finite"),
+    ("raw.orders", "update raw.orders set _loaded_at = _loaded_at - interval 5 day", "(freshness)"),
     ("marts.customer_consent_history", "update marts.customer_consent_history set marketing_consent = not marketing_consent "
      "where is_current and customer_key = (select min(customer_key) from marts.customer_consent_history)",
      "the current period agrees with dim_customers.marketing_consent"),
@@ -152,3 +153,15 @@ def test_a_planted_violation_turns_the_suite_red(writable_copy, suite, violation
     failed = [r.description for r in result.failed]
     assert not result.success and any(caught_by in (why or "") for why in failed), (caught_by, failed)
     assert all(r.error is None for r in result.results), "a planted violation must fail an expectation, not break one"
+
+
+def test_weeks_without_a_privacy_request_do_not_stop_the_build(writable_copy):
+    """Requests come when people send them: a quiet month is not a stale feed (the other raw feeds are)."""
+    con = writable_copy
+    con.execute("begin transaction")
+    try:
+        assert con.execute("update raw.privacy_requests set _loaded_at = _loaded_at - interval 30 day").fetchone()[0]
+        result = run_suite(con, SUITES["raw.privacy_requests"])
+    finally:
+        con.execute("rollback")
+    assert result.success, _failures(result)
