@@ -16,8 +16,9 @@ import pytest
 from dagster_duckdb import DuckDBResource
 from sklearn.metrics import adjusted_rand_score, roc_auc_score
 
-from orchestration.defs.ml import churn, clv, ml_asset_checks, ml_assets, ml_model_assets, recommendations
+from orchestration.defs.ml import churn, clv, ml_asset_checks, ml_assets, ml_model_assets
 from orchestration.defs.ml.common import ml_key
+from orchestration.defs.ml.reuse import force_retrain_config
 
 MODEL_ASSETS = ["segmentation", "churn", "clv", "recommender", "feedback"]
 MODEL_KEYS = {"churn": "churn_model", "clv": "clv_model", "recommender": "recommender_model",
@@ -42,11 +43,6 @@ def _warehouse_copy(built_warehouse, tmp_path, monkeypatch):
 def _materialize(database, assets, checks=(), run_config=None):
     return dg.materialize([*assets, *checks], resources={"warehouse": DuckDBResource(database=str(database))},
                           raise_on_error=False, run_config=run_config)
-
-
-def _refit(*model_assets) -> dict:
-    """Run config making these model assets refit however fresh their last training is."""
-    return {"ops": {asset.op.name: {"config": {"force_retrain": True}} for asset in model_assets}}
 
 
 def _training_metadata(instance, name):
@@ -161,7 +157,7 @@ def test_blocking_check_stops_scoring_when_the_churn_model_is_no_better_than_cha
     before = built_warehouse.query("select distinct model_run_id from ml.churn_scores")
 
     result = _materialize(database, [churn.churn_model, churn.churn_scores], [churn.churn_model_beats_baseline],
-                          _refit(churn.churn_model))
+                          force_retrain_config([churn.churn_model]))
 
     assert not result.success
     evaluation = next(e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION")
@@ -181,7 +177,7 @@ def test_blocking_check_stops_scoring_when_the_churn_model_is_no_better_than_cha
 def test_same_data_and_seed_give_the_same_scores_and_a_new_model_run(built_warehouse, tmp_path, monkeypatch):
     runs_before = dict(built_warehouse.query("select model, count(*) from ml.model_runs group by 1"))
     database = _warehouse_copy(built_warehouse, tmp_path, monkeypatch)
-    result = _materialize(database, ml_assets, ml_asset_checks, _refit(*ml_model_assets))
+    result = _materialize(database, ml_assets, ml_asset_checks, force_retrain_config(ml_model_assets))
     assert result.success
     import duckdb
 
@@ -221,7 +217,7 @@ def test_a_later_build_scores_with_the_last_models_and_refits_only_stale_ones(bu
     segments_before = built_warehouse.df("select * exclude (scored_at) from ml.customer_segments order by 1")
 
     # clv: this run is told to refit it
-    result = _materialize(database, ml_assets, ml_asset_checks, _refit(clv.clv_model))
+    result = _materialize(database, ml_assets, ml_asset_checks, force_retrain_config([clv.clv_model]))
 
     assert result.success
     metadata = {e.event_specific_data.materialization.asset_key.path[-1]:

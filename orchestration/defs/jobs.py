@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 import dagster as dg
 
 from orchestration.defs.ml import ml_model_assets
+from orchestration.defs.ml.reuse import force_retrain_config
 from orchestration.defs.serving.assets import SNAPSHOT_KEY
 
 build_warehouse_job = dg.define_asset_job(
@@ -18,7 +19,7 @@ build_warehouse_job = dg.define_asset_job(
 
 # The daily build hands on each model's last training while it is fresh (orchestration/defs/ml/reuse.py);
 # this job's config makes every model asset refit, whatever the age of its last training.
-FORCE_RETRAIN = {"ops": {asset.op.name: {"config": {"force_retrain": True}} for asset in ml_model_assets}}
+FORCE_RETRAIN = force_retrain_config(ml_model_assets)
 
 retrain_models_job = dg.define_asset_job(
     name="retrain_models",

@@ -92,7 +92,7 @@ def churn_model(context: dg.AssetExecutionContext, config: ChurnConfig, warehous
     started = time.perf_counter()
     with warehouse.get_connection() as con:
         reference = common.reference_date(con)
-        last, decision = reuse.reuse_last_model(con, "churn", reuse.model_params(config), reference, config)
+        last, decision = reuse.reuse_last_model(con, "churn", config, reference)
         if last is not None:
             return reuse.reused_output(last, decision)
         cut = churn_cutoffs(common.first_order_date(con), reference, config.horizon_days)

@@ -88,7 +88,7 @@ def clv_model(context: dg.AssetExecutionContext, config: ClvModelConfig, warehou
     started = time.perf_counter()
     with warehouse.get_connection() as con:
         reference = common.reference_date(con)
-        last, decision = reuse.reuse_last_model(con, "clv", reuse.model_params(config), reference, config)
+        last, decision = reuse.reuse_last_model(con, "clv", config, reference)
         if last is not None:
             return reuse.reused_output(last, decision)
         window = int((reference - common.first_order_date(con)).days)

@@ -75,7 +75,7 @@ def feedback_model(context: dg.AssetExecutionContext, config: FeedbackConfig, wa
     started = time.perf_counter()
     with warehouse.get_connection() as con:
         reference = common.reference_date(con)
-        last, decision = reuse.reuse_last_model(con, "feedback", reuse.model_params(config), reference, config)
+        last, decision = reuse.reuse_last_model(con, "feedback", config, reference)
         if last is not None:
             return reuse.reused_output(last, decision)
         feedback = inputs.feedback(con)

@@ -75,7 +75,7 @@ def recommender_model(context: dg.AssetExecutionContext, config: RecommenderMode
     started = time.perf_counter()
     with warehouse.get_connection() as con:
         reference = common.reference_date(con)
-        last, decision = reuse.reuse_last_model(con, "recommender", reuse.model_params(config), reference, config)
+        last, decision = reuse.reuse_last_model(con, "recommender", config, reference)
         if last is not None:
             return reuse.reused_output(last, decision)
         purchases = inputs.purchases(con)

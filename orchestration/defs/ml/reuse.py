@@ -43,6 +43,11 @@ class RetrainPolicy(dg.Config):
 POLICY_FIELDS = tuple(RetrainPolicy.model_fields)
 
 
+def force_retrain_config(model_assets) -> dict:
+    """Run config making these model assets refit however fresh their last training is."""
+    return {"ops": {asset.op.name: {"config": {"force_retrain": True}} for asset in model_assets}}
+
+
 def model_params(config: dg.Config) -> dict:
     """The config that shapes the model: what ``ml.model_runs.params`` records and reuse compares."""
     return {k: v for k, v in config.model_dump().items() if k not in POLICY_FIELDS}
@@ -89,11 +94,15 @@ def retrain_reason(last: dict | None, *, code: str, params: dict, reference: pd.
     return None
 
 
-def reuse_last_model(con: duckdb.DuckDBPyConnection, model: str, params: dict, reference: pd.Timestamp,
-                     policy: RetrainPolicy) -> tuple[TrainedModel | None, str]:
-    """(the last trained model, why it is used) when it may score this data, else (None, why to refit)."""
+def reuse_last_model(con: duckdb.DuckDBPyConnection, model: str, config: RetrainPolicy,
+                     reference: pd.Timestamp) -> tuple[TrainedModel | None, str]:
+    """(the last trained model, why it is used) when it may score this data, else (None, why to refit).
+
+    ``config`` is the model asset's config: its model parameters are compared, its policy fields applied.
+    """
     last = last_training(con, model)
-    reason = retrain_reason(last, code=artifacts.code_sha(), params=params, reference=reference, policy=policy)
+    reason = retrain_reason(last, code=artifacts.code_sha(), params=model_params(config), reference=reference,
+                            policy=config)
     if reason is not None:
         return None, reason
     try:
@@ -110,12 +119,11 @@ def reuse_last_model(con: duckdb.DuckDBPyConnection, model: str, params: dict, r
         retrained=False,
     )
     return trained, (f"scoring with {last['model_run_id']}, trained on data up to {trained.reference_date} "
-                     f"({age} day(s) before this data; refits when older than {policy.max_model_age_days})")
+                     f"({age} day(s) before this data; refits when older than {config.max_model_age_days})")
 
 
-def reused_output(trained: TrainedModel, decision: str, metadata: dict | None = None) -> dg.Output:
+def reused_output(trained: TrainedModel, decision: str) -> dg.Output:
     """The model asset's output when it hands on ``trained``: the same run metadata, marked as not refitted."""
     return dg.Output(trained, metadata={
         **trained.run_metadata(), **common.float_metadata(trained.metrics), "retrain_decision": decision,
-        **(metadata or {}),
     })

@@ -122,7 +122,7 @@ def customer_segments(context: dg.AssetExecutionContext, config: SegmentationCon
     started = time.perf_counter()
     with warehouse.get_connection() as con:
         reference = common.reference_date(con)
-        last, decision = reuse.reuse_last_model(con, "segmentation", reuse.model_params(config), reference, config)
+        last, decision = reuse.reuse_last_model(con, "segmentation", config, reference)
         features, columns = shopping_features(customer_features_in(con, inputs.FEATURE_SOURCES, reference))
         everyone = inputs.customers(con)
     # ml.segmentation logs its own skewed columns; these two rates are just as skewed.

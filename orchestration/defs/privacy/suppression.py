@@ -110,7 +110,7 @@ def suppressed_row_filter(con: duckdb.DuckDBPyConnection, key: PseudonymKey, sou
 
 
 def suppress_orders_of_suppressed_customers(con: duckdb.DuckDBPyConnection, key: PseudonymKey, relation: str,
-                                            customers: str) -> int:
+                                            customers: str) -> None:
     """Put the order ids of an erased customer's orders in ``relation`` on the list, under the same request.
 
     Orders placed after the erasure are dropped by their customer id, but their lines carry only
@@ -119,7 +119,6 @@ def suppress_orders_of_suppressed_customers(con: duckdb.DuckDBPyConnection, key:
     the lines of this delivery are dropped too, as are lines delivered later. ``customers`` is the
     one-column (``v``) table of the relation's suppressed customer ids.
     """
-    before = con.execute(f"select count(*) from {TABLE}").fetchone()[0]
     con.execute(
         f"""insert into {TABLE}
             select distinct 'order_id', {subject_hash_sql('order_id', 'o.order_id')}, s.request_id, now()
@@ -133,4 +132,3 @@ def suppress_orders_of_suppressed_customers(con: duckdb.DuckDBPyConnection, key:
                   select subject_hash from {TABLE} where subject_type = 'order_id')""",
         key.sql_params(),
     )
-    return con.execute(f"select count(*) from {TABLE}").fetchone()[0] - before
