@@ -28,7 +28,12 @@ from landing.contract import SOURCES
 from orchestration.defs.ingest.loader import load_source
 from orchestration.defs.privacy.retention import apply_retention
 
-FACTS = ("marts.fct_orders", "marts.fct_order_items")
+# The incremental order chain: staging keeps the latest version of each order and line, the
+# order-line totals and both facts recompute the changed orders.
+FACTS = ("staging.stg_shop__orders", "staging.stg_shop__order_items", "intermediate.int_order_lines_totaled",
+         "marts.fct_orders", "marts.fct_order_items")
+ORDER_MODELS = {"stg_shop__orders": "staging/shop", "stg_shop__order_items": "staging/shop",
+                "int_order_lines_totaled": "intermediate", "fct_orders": "marts", "fct_order_items": "marts"}
 DBT = str(Path(sys.executable).with_name("dbt"))
 
 
@@ -142,10 +147,12 @@ def test_incremental_equals_full_refresh_after_late_file_and_status_update(wareh
     assert incremental != before
 
     with duckdb.connect(str(db), read_only=True) as con:
-        # only the three changed orders were recomputed
-        recomputed = con.execute("select order_id from marts.fct_orders where source_loaded_at > ? order by 1",
-                                 [watermark]).fetchall()
-        assert {r[0] for r in recomputed} == {returned["order_id"], "OLATE000001", extra_line_order["order_id"]}
+        # only the three changed orders were recomputed, in every model of the chain
+        changed = {returned["order_id"], "OLATE000001", extra_line_order["order_id"]}
+        for table, loaded_at in (("marts.fct_orders", "source_loaded_at"),
+                                 ("intermediate.int_order_lines_totaled", "source_loaded_at")):
+            recomputed = con.execute(f"select order_id from {table} where {loaded_at} > ?", [watermark]).fetchall()
+            assert {r[0] for r in recomputed} == changed, table
         assert con.execute("select status from marts.fct_orders where order_id = ?",
                            [returned["order_id"]]).fetchone()[0] == "returned"
         assert {r[0] for r in con.execute("select order_status from marts.fct_order_items where order_id = ?",
@@ -162,13 +169,32 @@ def test_incremental_equals_full_refresh_after_late_file_and_status_update(wareh
     build_facts(db, "--vars", json.dumps({"delivery_date_from": delivery_dates[0], "delivery_date_to": new_day}))
     assert digests(db) == full
 
+    # Nothing is rebuilt whole: a mark left on an order no new raw row touches survives a run that
+    # loads another status update (a rebuilt table would lose it); the updated order is recomputed.
+    # (Its lines are marked nowhere: the update re-delivers no line, so they are rightly not re-staged.)
+    untouched = _existing_orders(db, "completed", 1)[0]["order_id"]
+    marks = {"staging.stg_shop__orders": "_batch_id = 'mark'", "staging.stg_shop__order_items": "_batch_id = 'mark'",
+             "intermediate.int_order_lines_totaled": "distinct_product_count = -1"}
+    with duckdb.connect(str(db)) as con:
+        for table, mark in marks.items():
+            marked = [untouched] if table.endswith("order_items") else [untouched, returned["order_id"]]
+            con.execute(f"update {table} set {mark} where order_id in (select unnest(?))", [marked])
+    returned.update(status="completed", updated_at="2099-01-02 00:00:00")
+    write_csv(landing / "orders" / "2099-01-02" / "orders_status_updates.csv", "orders", [returned])
+    load(data_dir, "orders")
+    build_facts(db)
+    with duckdb.connect(str(db), read_only=True) as con:
+        for table, mark in marks.items():
+            kept = {r[0] for r in con.execute(f"select distinct order_id from {table} where {mark}").fetchall()}
+            assert kept == {untouched}, table
+
 
 def test_strategy_is_portable():
     """delete+insert on DuckDB, merge on other adapters (Spark needs a Delta/Iceberg/Hudi table)."""
     macro = (PROJECT_ROOT / "dbt_project" / "macros" / "incremental.sql").read_text()
     assert "'delete+insert' if target.type == 'duckdb' else 'merge'" in macro
-    for model in ("fct_orders", "fct_order_items"):
-        sql = (PROJECT_ROOT / "dbt_project" / "models" / "marts" / f"{model}.sql").read_text()
+    for model, folder in ORDER_MODELS.items():
+        sql = (PROJECT_ROOT / "dbt_project" / "models" / folder / f"{model}.sql").read_text()
         assert "incremental_strategy=incremental_strategy_for_target()" in sql
         assert "materialized='incremental'" in sql
 

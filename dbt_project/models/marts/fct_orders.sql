@@ -36,24 +36,6 @@ orders as (
     {% endif %}
 ),
 
--- the newest load time behind each order (header or lines): the watermark of the next run
-order_loads as (
-    select order_id, _loaded_at as order_loaded_at
-    from {{ ref('stg_shop__orders') }}
-    {% if is_incremental() %}
-    where order_id in (select order_id from changed_orders)
-    {% endif %}
-),
-
-line_loads as (
-    select order_id, max(_loaded_at) as lines_loaded_at
-    from {{ ref('stg_shop__order_items') }}
-    {% if is_incremental() %}
-    where order_id in (select order_id from changed_orders)
-    {% endif %}
-    group by order_id
-),
-
 final as (
     select
         orders.order_id,
@@ -75,15 +57,9 @@ final as (
         orders.lines_subtotal_amount,
         orders.is_subtotal_reconciled,
         orders.updated_at as status_updated_at,
-        case
-            when line_loads.lines_loaded_at > orders_loaded.order_loaded_at then line_loads.lines_loaded_at
-            else orders_loaded.order_loaded_at
-        end as source_loaded_at
+        -- the newest load time behind the order (header or lines): the watermark of the next run
+        orders.source_loaded_at
     from orders
-    inner join order_loads as orders_loaded
-        on orders.order_id = orders_loaded.order_id
-    left join line_loads
-        on orders.order_id = line_loads.order_id
 )
 
 select * from final
