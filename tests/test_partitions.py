@@ -17,6 +17,7 @@ import duckdb
 import pytest
 
 import dagster as dg
+from dagster._core.definitions.dependency import NodeHandle
 from landing.contract import SOURCES
 from landing.generate import generate
 from orchestration.defs.dbt.assets import (
@@ -37,7 +38,9 @@ from orchestration.defs.ingest.partitions import (
 from orchestration.defs.ops.build_plan import plan_build
 from orchestration.settings import DBT_PROJECT_DIR, DEFAULT_PARTITIONS_START_DATE
 
-FACTS = (dg.AssetKey(["marts", "fct_orders"]), dg.AssetKey(["marts", "fct_order_items"]))
+FACTS = (dg.AssetKey(["staging", "stg_shop__orders"]), dg.AssetKey(["staging", "stg_shop__order_items"]),
+         dg.AssetKey(["intermediate", "int_order_lines_totaled"]),
+         dg.AssetKey(["marts", "fct_orders"]), dg.AssetKey(["marts", "fct_order_items"]))
 CLICKSTREAM = (dg.AssetKey(["staging", "stg_web__events"]), dg.AssetKey(["intermediate", "int_web_events_sessionized"]),
                dg.AssetKey(["intermediate", "int_identity_resolved"]), dg.AssetKey(["marts", "fct_sessions"]))
 PARTITIONED_KEYS = [*(dg.AssetKey(["raw", s]) for s in PARTITIONED_SOURCES), *FACTS, *CLICKSTREAM]
@@ -233,3 +236,25 @@ def test_every_incremental_model_is_in_the_partitioned_dbt_asset():
     partitioned_keys = {key.path[-1] for key in incremental_dbt_facts.keys}
     assert tagged == partitioned_keys
     assert not partitioned_keys & {key.path[-1] for key in warehouse_dbt_models.keys}
+
+
+def test_the_build_runs_dbt_in_six_steps_each_after_what_it_reads():
+    """Dagster splits a dbt multi-asset into one step (one dbt invocation, several seconds each) per hop count
+    from the run's roots. The build needs six: the incremental staging and order lines, the other staging and
+    seeds, the customer marts, the facts with the clickstream models, the marts on the facts, and the marts on the
+    model outputs. Seeds, products or order lines left outside the first two made three more."""
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def("build_warehouse")
+    steps = {}
+    for node in job.graph.nodes:
+        if node.name.startswith((incremental_dbt_facts.op.name, warehouse_dbt_models.op.name)):
+            keys = job.asset_layer.get_selected_entity_keys_for_node(NodeHandle(node.name, None))
+            steps[node.name] = {k.path[-1] for k in keys if isinstance(k, dg.AssetKey)}
+    assert len(steps) == 6, sorted(map(sorted, steps.values()))
+    by_model = {model: step for step, models in steps.items() for model in models}
+    first = {by_model[m] for m in ("stg_shop__orders", "stg_shop__order_items", "int_order_lines_totaled",
+                                   "stg_web__events")}
+    assert len(first) == 1
+    assert by_model["stg_catalog__products"] == by_model["stg_crm__customers"] == by_model["country_codes"]
+    assert by_model["int_identity_resolved"] == by_model["fct_orders"] == by_model["fct_sessions"]

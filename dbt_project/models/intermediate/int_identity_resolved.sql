@@ -1,7 +1,9 @@
 -- A table: fct_sessions, customer_360 and its tests read it; as a view each re-scans the clickstream.
 -- Rebuilt whole, but run with the delivery-partitioned models (tag): it sits between the
--- clickstream staging and fct_sessions, and outside their Dagster step it would split them into
--- two more dbt invocations per run.
+-- clickstream staging and fct_sessions, so a run of the partitioned assets alone must rebuild it.
+-- Built after the dimension its customer_key references, as the facts are: its relationship test
+-- runs in the same dbt invocation, and it shares the facts' Dagster step (one dbt invocation).
+-- depends_on: {{ ref('dim_customers') }}
 {{ config(materialized='table', tags=['delivery_partitioned']) }}
 
 with
