@@ -100,3 +100,16 @@
     alter table {{ this }} add column if not exists {{ column }} {{ dbt.type_timestamp() }}
     {%- endif -%}
 {%- endmacro %}
+
+
+{# The orders an incremental run of the order models recomputes: those with a raw order or order line that
+   changed_raw_rows() selects (loaded since the target's watermark, or delivered in the partition window). #}
+{% macro changed_order_ids(watermark_column='source_loaded_at') -%}
+    select {{ clean_string('order_id') }} as order_id
+    from {{ source('shop', 'orders') }}
+    where {{ changed_raw_rows(watermark_column) }}
+    union
+    select {{ clean_string('order_id') }} as order_id
+    from {{ source('shop', 'order_items') }}
+    where {{ changed_raw_rows(watermark_column) }}
+{%- endmacro %}

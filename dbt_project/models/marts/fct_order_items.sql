@@ -20,13 +20,7 @@ with
 
 {% if is_incremental() %}
 changed_orders as (
-    select {{ clean_string('order_id') }} as order_id
-    from {{ source('shop', 'orders') }}
-    where {{ changed_raw_rows() }}
-    union
-    select {{ clean_string('order_id') }} as order_id
-    from {{ source('shop', 'order_items') }}
-    where {{ changed_raw_rows() }}
+    {{ changed_order_ids() }}
 ),
 {% endif %}
 
