@@ -102,8 +102,9 @@ def dbt_target_path() -> Path:
 def _stream_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[str]):
     """Run ``dbt <args>`` for the selected nodes, streaming its events to Dagster.
 
-    When a run selects more than 200 of an asset's dbt nodes (any run that builds a part of the
-    project, such as the after-ML models), dagster-dbt writes its selection as a ``selectors.yml``
+    When a step lists more than 200 dbt nodes by name (a part of an asset with its tests named one by
+    one, e.g. a hand-made selection of most models; the build's own steps stay under that since
+    ``cede18a``, tests/test_end_to_end.py), dagster-dbt writes its selection as a ``selectors.yml``
     into a temporary copy of the project and runs dbt there; it never deletes the copy. Left alone,
     every such run leaves a project copy in the temp folder, so it is removed once dbt has finished,
     and so is the partial-parse file dbt wrote there: its nodes hold the copy's absolute path, and
