@@ -170,6 +170,11 @@ def table(result: dict) -> str:
                          f"{i.get('cpu_ratio')}x cpu; partitioned steps (event ingest, incremental facts) "
                          f"{p.get('daily_s')}s vs {p.get('full_s')}s = {p.get('ratio')}x for "
                          f"{i.get('data', {}).get('fraction')} of the rows")
+            o = i.get("one_process_estimate")
+            if o:
+                lines.append(f"  as one process each (estimate: less {o['startup_cpu_s']:.1f}s cpu of start-up per "
+                             f"part but one): {o['daily_cpu_s']:.1f}s vs {o['full_cpu_s']:.1f}s cpu = "
+                             f"{o['cpu_ratio']}x cpu, {o['wall_ratio']}x wall")
     lines.append("")
     for name, v in judge(result).items():
         mark = {True: "met", False: "MISSED", None: "n/a"}[v["met"]]

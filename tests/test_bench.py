@@ -152,5 +152,12 @@ def test_harness_end_to_end_at_a_tiny_scale(tmp_path):
     assert "status" in c["incremental"] or c["incremental"]["daily"]["ok"], c["incremental"]
     assert "status" in c["incremental"] or c["incremental"]["wall_ratio"] == pytest.approx(
         c["incremental"]["daily"]["wall_s"] / c["incremental"]["full_wall_s"], rel=1e-2)
+    if "status" not in c["incremental"]:
+        one = c["incremental"]["one_process_estimate"]
+        assert 0 < one["startup_cpu_s"] < c["incremental"]["daily"]["parts"][0]["cpu_s"]
+        assert one["daily_cpu_s"] == pytest.approx(
+            c["incremental"]["daily"]["cpu_s"] - (one["daily_parts"] - 1) * one["startup_cpu_s"], abs=1e-2)
+        assert one["full_cpu_s"] == pytest.approx(
+            c["incremental"]["full_cpu_s"] - (one["full_parts"] - 1) * one["startup_cpu_s"], abs=1e-2)
     # The second run reuses the cached data instead of generating again.
     assert not result["stages"]["generate"]["cached"]
