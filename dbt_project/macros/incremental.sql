@@ -113,3 +113,18 @@
     from {{ source('shop', 'order_items') }}
     where {{ changed_raw_rows(watermark_column) }}
 {%- endmacro %}
+
+
+{# Staging's input on an incremental run: every raw version of each key with a raw row that changed_raw_rows()
+   selects, so the latest version is chosen again among all of them (a re-delivery still replaces the older
+   one). On a first build or a full refresh: all of raw. #}
+{% macro raw_versions_of_changed_keys(relation, key) -%}
+    select * from {{ relation }}
+    {%- if is_incremental() %}
+    where {{ key }} in (
+        select {{ key }}
+        from {{ relation }}
+        where {{ changed_raw_rows('_loaded_at') }}
+    )
+    {%- endif %}
+{%- endmacro %}

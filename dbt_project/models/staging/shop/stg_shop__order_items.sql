@@ -15,19 +15,8 @@
 
 with
 
-{% if is_incremental() %}
-changed_orders as (
-    select order_id
-    from {{ source('shop', 'order_items') }}
-    where {{ changed_raw_rows('_loaded_at') }}
-),
-{% endif %}
-
 source as (
-    select * from {{ source('shop', 'order_items') }}
-    {% if is_incremental() %}
-    where order_id in (select order_id from changed_orders)
-    {% endif %}
+    {{ raw_versions_of_changed_keys(source('shop', 'order_items'), 'order_id') }}
 ),
 
 -- Lines carry no version column: a re-delivered order repeats its lines, and

@@ -15,19 +15,8 @@
 
 with
 
-{% if is_incremental() %}
-changed_orders as (
-    select order_id
-    from {{ source('shop', 'orders') }}
-    where {{ changed_raw_rows('_loaded_at') }}
-),
-{% endif %}
-
 source as (
-    select * from {{ source('shop', 'orders') }}
-    {% if is_incremental() %}
-    where order_id in (select order_id from changed_orders)
-    {% endif %}
+    {{ raw_versions_of_changed_keys(source('shop', 'orders'), 'order_id') }}
 ),
 
 -- Restricted map to the pseudonymous key: nothing after staging sees the CRM id.

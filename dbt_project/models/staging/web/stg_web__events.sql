@@ -17,19 +17,8 @@
 
 with
 
-{% if is_incremental() %}
-changed_events as (
-    select event_id
-    from {{ source('web', 'web_events') }}
-    where {{ changed_raw_rows('_loaded_at') }}
-),
-{% endif %}
-
 source as (
-    select * from {{ source('web', 'web_events') }}
-    {% if is_incremental() %}
-    where event_id in (select event_id from changed_events)
-    {% endif %}
+    {{ raw_versions_of_changed_keys(source('web', 'web_events'), 'event_id') }}
 ),
 
 -- Restricted map to the pseudonymous key: nothing after staging sees the CRM id.
