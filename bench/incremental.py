@@ -21,6 +21,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from bench import data, report
 from orchestration.settings import DBT_PROJECT_DIR
 
 # Dagster step keys of the partitioned assets: the event sources' ingest and the incremental facts.
@@ -80,8 +81,6 @@ def compare(run_dir: Path, logs: Path, held_back_day: str | None, stages_out: di
     ``measure(name, argv)`` runs and measures one process (bench.run's); ``parts`` are the pipeline
     parts present (ingest, checks, privacy, dbt and ml parts, in pipeline order).
     """
-    from bench import data, report
-
     models = incremental_models()
     if not models:
         return {"status": "not available yet (no dbt model is materialized incrementally)"}
@@ -132,8 +131,6 @@ def one_process_estimate(daily: dict, daily_parts: int, full: dict, full_parts: 
     harness starts a process per part, so every part but one pays a start-up production does not. An
     estimate, and a conservative one: ``startup`` (``bench.stage --list``) loads the code location but
     launches no run."""
-    from bench import report
-
     out = {"startup_wall_s": startup["wall_s"], "startup_cpu_s": startup["cpu_s"],
            "daily_parts": daily_parts, "full_parts": full_parts}
     for kind in ("wall_s", "cpu_s"):
