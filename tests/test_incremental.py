@@ -37,14 +37,15 @@ ORDER_MODELS = {"stg_shop__orders": "staging/shop", "stg_shop__order_items": "st
 DBT = str(Path(sys.executable).with_name("dbt"))
 
 
-def dbt(database: Path, *args: str) -> subprocess.CompletedProcess:
+def dbt(database: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     work = database.parent / "dbt_work"
     env = {**os.environ, **QUIET, "DUCKDB_DATABASE": str(database)}
     proc = subprocess.run(
         [DBT, *args, "--target-path", str(work / "target"), "--log-path", str(work / "logs")],
         cwd=PROJECT_ROOT / "dbt_project", env=env, capture_output=True, text=True, timeout=600,
     )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    if check:
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     return proc
 
 
@@ -55,9 +56,9 @@ def build_facts(database: Path, *extra: str) -> None:
 
 
 def table_digest(database: Path, table: str) -> tuple[int, str]:
-    """Row count and a checksum of the whole content, independent of row order."""
+    """Row count and a checksum of the whole content, independent of row order and of when each row was written."""
     with duckdb.connect(str(database), read_only=True) as con:
-        rows = con.execute(f"select * from {table}").fetchall()
+        rows = con.execute(f"select * exclude (_built_at) from {table}").fetchall()
     lines = sorted(repr(r) for r in rows)
     return len(rows), hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
@@ -308,3 +309,65 @@ def test_clickstream_models_replace_whole_cookies_only_on_duckdb():
     for path in ("intermediate/int_web_events_sessionized.sql", "marts/fct_sessions.sql"):
         sql = (PROJECT_ROOT / "dbt_project" / "models" / path).read_text()
         assert "materialized=per_cookie_materialization()" in sql and "unique_key='anonymous_id'" in sql
+
+
+def _test_outcomes(database: Path) -> dict[str, tuple[str, str]]:
+    """Each dbt test of the last invocation: its status and the SQL it ran, by test name."""
+    target = database.parent / "dbt_work" / "target"
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return {r["unique_id"].split(".")[2]: (r["status"], r.get("compiled_code") or "")
+            for r in results if r["unique_id"].startswith("test.")}
+
+
+def test_a_partitioned_run_tests_the_rows_it_wrote_and_every_other_build_all_rows(warehouse_copy):
+    """dbt_project/macros/tests_on_changed_rows.sql: a run with a delivery window (the daily run) tests the
+    rows its incremental models wrote; uniqueness still against every row; any test that reads a table
+    rebuilt whole, and any run without a window, reads every row."""
+    data_dir = warehouse_copy
+    db = data_dir / "warehouse.duckdb"
+    build_facts(db)
+    old_order = _existing_orders(db, "completed", 1)[0]["order_id"]
+    updated = _existing_orders(db, "completed", 2)[1]
+    updated.update(status="returned", updated_at="2099-01-01 00:00:00")
+    write_csv(data_dir / "landing" / "orders" / "2099-01-01" / "orders_status_updates.csv", "orders", [updated])
+    load(data_dir, "orders")
+    window = ("--vars", json.dumps({"delivery_date_from": "2099-01-01", "delivery_date_to": "2099-01-01"}))
+    channel_test = "accepted_values_fct_orders_channel__web__app__store"
+    unique_test = "unique_fct_orders_order_id"
+
+    # An old row breaks a test; the daily run does not read it and passes, testing what it wrote.
+    with duckdb.connect(str(db)) as con:
+        con.execute("update marts.fct_orders set channel = 'carrier pigeon' where order_id = ?", [old_order])
+    build_facts(db, *window)
+    outcomes = _test_outcomes(db)
+    assert outcomes[channel_test][0] == "pass" and "_built_at" in outcomes[channel_test][1]
+    assert "_built_at" in outcomes[unique_test][1]
+    relationships = [name for name in outcomes if name.startswith("relationships_fct_orders_customer_key")]
+    assert relationships and "_built_at" not in outcomes[relationships[0]][1]  # dim_customers is rebuilt whole
+    with duckdb.connect(str(db), read_only=True) as con:
+        newest = con.execute("select order_id from marts.fct_orders "
+                             "where _built_at = (select max(_built_at) from marts.fct_orders)").fetchall()
+    assert [r[0] for r in newest] == [updated["order_id"]]
+
+    # Without a window (or with test_every_row) every row is read, and the old row fails.
+    for extra in ((), ("--vars", json.dumps({"delivery_date_from": "2099-01-01", "test_every_row": True}))):
+        dbt(db, "test", "--select", "fct_orders", *extra, check=False)
+        assert _test_outcomes(db)[channel_test][0] == "fail"
+
+    # A bad row the run wrote fails the daily run's tests.
+    with duckdb.connect(str(db)) as con:
+        con.execute("update marts.fct_orders set channel = 'web' where order_id = ?", [old_order])
+        con.execute("update marts.fct_orders set channel = 'carrier pigeon' where order_id = ?", [updated["order_id"]])
+    dbt(db, "test", "--select", "fct_orders", *window, check=False)
+    assert _test_outcomes(db)[channel_test][0] == "fail"
+
+    # A written row whose key an old row already has fails uniqueness, though the old row was not written.
+    with duckdb.connect(str(db)) as con:
+        con.execute("update marts.fct_orders set channel = 'web' where order_id = ?", [updated["order_id"]])
+        con.execute("insert into marts.fct_orders select * replace "
+                    "((select max(_built_at) from marts.fct_orders) as _built_at) "
+                    "from marts.fct_orders where order_id = ?", [old_order])
+    dbt(db, "test", "--select", "fct_orders", *window, check=False)
+    outcomes = _test_outcomes(db)
+    assert outcomes[unique_test][0] == "fail"
+    assert outcomes[channel_test][0] == "pass"

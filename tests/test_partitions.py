@@ -113,6 +113,8 @@ def test_partition_window_reaches_dbt_as_vars():
     explicit = dbt_build_args(DbtBuildConfig(delivery_date_from="2026-09-01", full_refresh=True), ("2026-10-01",) * 2)
     assert "--full-refresh" in explicit
     assert json.loads(explicit[explicit.index("--vars") + 1])["delivery_date_from"] == "2026-09-01"
+    every_row = dbt_build_args(DbtBuildConfig(test_every_row=True), ("2026-10-01",) * 2)
+    assert json.loads(every_row[every_row.index("--vars") + 1])["test_every_row"] is True
 
 
 def test_a_partition_loads_only_its_delivery_folders_and_reloading_it_changes_nothing(landing, tmp_path):

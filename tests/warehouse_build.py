@@ -128,7 +128,7 @@ def run_build(data_dir: Path, *extra: str) -> subprocess.CompletedProcess:
 
 
 # Columns that record when or in which run something happened, not what the data is.
-_RUN_COLUMNS = re.compile(r"^(_batch_id|_loaded_at|source_loaded_at|_quarantined_at|dbt_\w+)$")
+_RUN_COLUMNS = re.compile(r"^(_batch_id|_loaded_at|source_loaded_at|_built_at|_quarantined_at|dbt_\w+)$")
 # Tables compared by content; every other marts/ml table by row count.
 _CONTENT_TABLES = ("raw.*", "marts.fct_orders", "marts.fct_order_items", "marts.fct_sessions", "marts.customer_rfm",
                    "marts.dim_customers", "marts.kpi_daily", "marts.fct_support_tickets", "marts.fct_survey_responses")

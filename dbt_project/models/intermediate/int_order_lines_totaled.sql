@@ -108,4 +108,5 @@ final as (
     from joined
 )
 
-select * from final
+-- when this run wrote the row: a partitioned run's dbt tests read these (macros/tests_on_changed_rows.sql)
+select *, {{ built_at() }} as _built_at from final

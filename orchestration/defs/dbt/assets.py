@@ -82,6 +82,9 @@ class DbtBuildConfig(dg.Config):
     # everything loaded since their last build. Default: the run's partition window.
     delivery_date_from: Optional[str] = None
     delivery_date_to: Optional[str] = None
+    # A run with a delivery window tests only the rows its incremental models wrote (the daily run); this
+    # makes it test every row, as unpartitioned builds do (dbt_project/macros/tests_on_changed_rows.sql).
+    test_every_row: bool = False
 
 
 def dbt_target_path() -> Path:
@@ -152,6 +155,8 @@ def dbt_build_args(config: DbtBuildConfig, window: tuple[str, str] | None = None
     if date_from:
         dbt_vars["delivery_date_from"] = date_from
         dbt_vars["delivery_date_to"] = date_to or date_from
+    if config.test_every_row:
+        dbt_vars["test_every_row"] = True
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
     return args

@@ -50,4 +50,5 @@ final as (
         on {{ clean_string('latest.customer_id') }} = pseudonyms.customer_id
 )
 
-select * from final
+-- when this run wrote the row: a partitioned run's dbt tests read these (macros/tests_on_changed_rows.sql)
+select *, {{ built_at() }} as _built_at from final
