@@ -19,6 +19,16 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 # oldest delivery folder: the demo generator's default year (365 days up to 2026-10-31) starts on 2025-11-01.
 DEFAULT_PARTITIONS_START_DATE = "2025-01-01"
 
+# Run tag: a partitioned run (the daily build) validates and dbt-tests only the rows it wrote; with
+# this tag set to "true" its expectation suites and dbt tests read every row, as unpartitioned
+# builds always do.
+EVERY_ROW_TAG = "quality/every_row"
+
+
+def every_row_requested(run_tags) -> bool:
+    return str(run_tags.get(EVERY_ROW_TAG, "")).lower() == "true"
+
+
 # Keep every tool quiet on the network: this machine (and many production ones) has none.
 QUIET_NETWORK_ENV = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",

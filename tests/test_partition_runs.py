@@ -133,6 +133,38 @@ def test_the_partition_run_looks_only_into_that_days_folders(late_file_run):
     assert [m.partition for m in r["materialized"]["marts/customer_rfm"]] == [None]
 
 
+def _suite_checks(data_dir: Path, run_id: str) -> dict[str, dict]:
+    """Asset -> metadata of its expectation-suite check in the run."""
+    out = {}
+    with dg.DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
+        for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+            evaluation = event.dagster_event.event_specific_data
+            if evaluation.check_name == "expectation_suite":
+                out[evaluation.asset_key.to_user_string()] = {k: getattr(v, "value", v)
+                                                              for k, v in evaluation.metadata.items()}
+    return out
+
+
+def test_the_partition_runs_suites_validate_the_rows_it_wrote_and_keep_table_totals(late_file_run):
+    r = late_file_run
+    checks = _suite_checks(r["data_dir"], r["run"].run_id)
+    # the late order file is the run's only new raw load: its one row is what the row conditions read
+    orders = checks["raw/orders"]
+    assert orders["rows_checked_scope"] == f"rows of load batch {r['run'].run_id[:8]}-orders"
+    assert (orders["rows_checked"], orders["expectations_failed"]) == (1, 0)
+    assert orders["row_count"] > 1000, "table-level expectations still see the whole table"
+    # nothing new landed for the clickstream: its newest load, the backfill's, is validated again
+    events = checks["raw/web_events"]
+    assert events["rows_checked_scope"].startswith("rows of load batch") and events["rows_checked"] > 1000
+    # the incremental fact: the rows this run's dbt build wrote (the day's orders), not the table
+    facts = checks["marts/fct_orders"]
+    assert facts["rows_checked_scope"].startswith("rows built at")
+    assert 1 <= facts["rows_checked"] < facts["row_count"]
+    # a table without load or build stamps is validated whole in every run
+    customers = checks["marts/dim_customers"]
+    assert customers["rows_checked_scope"] == "every row" and customers["rows_checked"] == customers["row_count"]
+
+
 def test_incremental_facts_after_the_late_file_equal_a_full_refresh(late_file_run, tmp_path):
     db = late_file_run["data_dir"] / "warehouse.duckdb"
     twin = tmp_path / "twin" / "warehouse.duckdb"

@@ -36,7 +36,7 @@ from orchestration.defs.ingest.partitions import (
     delivery_dates,
 )
 from orchestration.defs.ops.build_plan import plan_build
-from orchestration.settings import DBT_PROJECT_DIR, DEFAULT_PARTITIONS_START_DATE
+from orchestration.settings import DBT_PROJECT_DIR, DEFAULT_PARTITIONS_START_DATE, EVERY_ROW_TAG, every_row_requested
 
 FACTS = (dg.AssetKey(["staging", "stg_shop__orders"]), dg.AssetKey(["staging", "stg_shop__order_items"]),
          dg.AssetKey(["intermediate", "int_order_lines_totaled"]),
@@ -115,6 +115,10 @@ def test_partition_window_reaches_dbt_as_vars():
     assert json.loads(explicit[explicit.index("--vars") + 1])["delivery_date_from"] == "2026-09-01"
     every_row = dbt_build_args(DbtBuildConfig(test_every_row=True), ("2026-10-01",) * 2)
     assert json.loads(every_row[every_row.index("--vars") + 1])["test_every_row"] is True
+    # the run tag asks for it too, for the dbt steps and the expectation suites alike
+    assert every_row_requested({EVERY_ROW_TAG: "true"}) and not every_row_requested({})
+    tagged = dbt_build_args(DbtBuildConfig(), ("2026-10-01",) * 2, every_row_requested({EVERY_ROW_TAG: "True"}))
+    assert json.loads(tagged[tagged.index("--vars") + 1])["test_every_row"] is True
 
 
 def test_a_partition_loads_only_its_delivery_folders_and_reloading_it_changes_nothing(landing, tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from landing.contract import SOURCES
 from orchestration.defs.quality import sample_checks
 from orchestration.defs.quality.runner import run_suite
-from orchestration.defs.quality.sql_checks import SQL_EXPECTATIONS
+from orchestration.defs.quality.sql_checks import SQL_EXPECTATIONS, is_row_condition
 from orchestration.defs.quality.suites import Suite, discover_suites
 
 
@@ -98,3 +98,76 @@ def test_every_suite_is_well_formed_and_covers_every_source_and_mart():
             ExpectationConfiguration(type=exp["type"], kwargs=exp["kwargs"]).to_domain_obj()
             assert exp["type"] in SQL_EXPECTATIONS or exp["type"].startswith("expect_column_values_to_match"), exp
     assert isinstance(gx.__version__, str)
+
+
+def _raw_with_two_loads(con):
+    """A raw-like table: an old load with a planted null and a planted duplicate key, and a newer load."""
+    con.execute("""create table t.events as select * from (values
+        ('E1', 'view', 'b-old', timestamp '2026-10-01 00:00:00'),
+        ('E2', null,   'b-old', timestamp '2026-10-01 00:00:00'),
+        ('E3', 'view', 'b-old', timestamp '2026-10-01 00:05:00'),
+        ('E3', 'view', 'b-old', timestamp '2026-10-01 00:05:00'),
+        ('E4', 'view', 'b-new', timestamp '2026-10-02 00:00:00'),
+        ('E5', 'BAD',  'b-new', timestamp '2026-10-02 00:01:00'),
+        ('E1', 'view', 'b-new', timestamp '2026-10-02 00:01:00'))
+        as v(event_id, event_type, _batch_id, _loaded_at)""")
+
+
+CHANGED_ROWS_SUITE = _suite(
+    "t.events",
+    _e("expect_column_values_to_not_be_null", column="event_type"),
+    _e("expect_column_values_to_be_in_set", column="event_type", value_set=["view"]),
+    _e("expect_column_values_to_be_unique", column="event_id"),
+    _e("expect_table_row_count_to_be_between", min_value=7, max_value=7),
+    _e("unexpected_rows_expectation", unexpected_rows_query="select * from {batch} x where x.event_type = 'BAD'"),
+    # not a row condition (an aggregate over the table): always reads every row
+    _e("unexpected_rows_expectation",
+       unexpected_rows_query="select count(*) as n from {batch} having count(*) filter (where event_type is null) > 0"),
+    _e("expect_column_values_to_match_regex", column="event_id", regex=r"^E[0-9]$"),
+)
+
+
+def test_a_partitioned_run_validates_the_newest_load_and_keys_against_every_row(con):
+    _raw_with_two_loads(con)
+    whole = run_suite(con, CHANGED_ROWS_SUITE)
+    assert (whole.scope, whole.rows_checked) == ("every row", 7)
+    assert [(r.success, r.unexpected_count) for r in whole.results][:5] == [
+        (False, 1), (False, 1), (False, 4), (True, None), (False, 1)]
+
+    changed = run_suite(con, CHANGED_ROWS_SUITE, changed_rows_only=True)
+    assert (changed.scope, changed.rows_checked, changed.row_count) == ("rows of load batch b-new", 3, 7)
+    not_null, in_set, unique, row_count, bad, nulls_anywhere, regex = changed.results
+    # the old load's null is not read again; the new load's value outside the set is
+    assert (not_null.success, not_null.unexpected_count, not_null.element_count) == (True, 0, 3)
+    assert (in_set.success, in_set.unexpected_count) == (False, 1)
+    # E1 came again in the new load: both copies count; the old duplicate E3 is not read again
+    assert (unique.success, unique.unexpected_count) == (False, 2)
+    assert (row_count.success, row_count.observed_value) == (True, 7)
+    assert (bad.success, bad.unexpected_count) == (False, 1)
+    assert nulls_anywhere.success is False, "a query that is not a row condition reads every row"
+    assert regex.element_count == 3 and regex.details["rows_sampled_from"] == "rows of load batch b-new"
+
+
+def test_an_incremental_model_is_validated_on_its_newest_build_and_a_table_without_stamps_whole(con):
+    con.execute("""create table t.facts as select * from (values
+        ('O1', -5.0, timestamp '2026-10-01 03:00:00'), ('O2', 7.0, timestamp '2026-10-02 03:00:00'))
+        as v(order_id, amount, _built_at)""")
+    con.execute("create table t.plain as select * from (values ('O1', -5.0)) as v(order_id, amount)")
+    positive = _e("expect_column_values_to_be_between", column="amount", min_value=0)
+    facts = run_suite(con, _suite("t.facts", positive), changed_rows_only=True)
+    assert (facts.success, facts.rows_checked, facts.scope) == (True, 1, "rows built at 2026-10-02 03:00:00")
+    assert run_suite(con, _suite("t.facts", positive)).success is False
+    plain = run_suite(con, _suite("t.plain", positive), changed_rows_only=True)
+    assert (plain.success, plain.scope) == (False, "every row")
+
+
+@pytest.mark.parametrize("query, row_condition", [
+    ("select * from {batch} where amount < 0", True),
+    ("SELECT * FROM {batch} x WHERE x.order_id is null", True),
+    ("select * from {batch} where amount > (select avg(amount) from {batch})", False),
+    ("select max(_loaded_at) from {batch} having max(_loaded_at) < now()", False),
+    ("with latest as (select max(t) from {batch}) select * from latest", False),
+    ("select * from (select max(day) as d from {batch}) where d < current_date", False),
+])
+def test_only_row_shaped_queries_read_the_new_rows(query, row_condition):
+    assert is_row_condition(query) is row_condition

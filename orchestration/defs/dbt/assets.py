@@ -31,7 +31,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from orchestration.defs.ingest.partitions import PARTITIONED_TAG, SINGLE_RUN, delivery_date_partitions
 from orchestration.defs.privacy.pseudonyms import MAP_TABLE
-from orchestration.settings import DBT_PROJECT_DIR, Settings
+from orchestration.settings import DBT_PROJECT_DIR, Settings, every_row_requested
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
 # Under `dagster dev` the manifest is re-parsed on load; everywhere else it is prepared at setup
@@ -84,6 +84,7 @@ class DbtBuildConfig(dg.Config):
     delivery_date_to: Optional[str] = None
     # A run with a delivery window tests only the rows its incremental models wrote (the daily run); this
     # makes it test every row, as unpartitioned builds do (dbt_project/macros/tests_on_changed_rows.sql).
+    # The run tag quality/every_row=true does the same for the dbt steps and the expectation suites together.
     test_every_row: bool = False
 
 
@@ -141,8 +142,9 @@ PARTITIONED_DBT_TAG = "delivery_partitioned"
 INCREMENTAL_SELECT = f"tag:{PARTITIONED_DBT_TAG}"
 
 
-def dbt_build_args(config: DbtBuildConfig, window: tuple[str, str] | None = None) -> list[str]:
-    """``dbt build`` arguments; ``window`` is the run's (first, last) delivery date, if partitioned."""
+def dbt_build_args(config: DbtBuildConfig, window: tuple[str, str] | None = None, every_row: bool = False) -> list[str]:
+    """``dbt build`` arguments; ``window`` is the run's (first, last) delivery date, if partitioned;
+    ``every_row``: the run asked for every row to be tested (``EVERY_ROW_TAG``)."""
     args = ["build"]
     if config.full_refresh:
         args.append("--full-refresh")
@@ -155,7 +157,7 @@ def dbt_build_args(config: DbtBuildConfig, window: tuple[str, str] | None = None
     if date_from:
         dbt_vars["delivery_date_from"] = date_from
         dbt_vars["delivery_date_to"] = date_to or date_from
-    if config.test_every_row:
+    if config.test_every_row or every_row:
         dbt_vars["test_every_row"] = True
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
@@ -174,7 +176,8 @@ def dbt_build_args(config: DbtBuildConfig, window: tuple[str, str] | None = None
 def incremental_dbt_facts(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
     window = context.partition_key_range  # one day, or the range of a single-run backfill
     context.log.info(f"incremental models: delivery window {window.start} to {window.end}")
-    yield from _stream_dbt(context, dbt, dbt_build_args(config, (window.start, window.end)))
+    yield from _stream_dbt(context, dbt, dbt_build_args(config, (window.start, window.end),
+                                                        every_row_requested(context.run.tags)))
 
 
 @dbt_assets(
@@ -187,7 +190,8 @@ def incremental_dbt_facts(context: dg.AssetExecutionContext, dbt: DbtCliResource
 def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
     # The run's delivery window goes to these models too, though only the incremental ones read it:
     # dbt re-parses the whole project whenever --vars differ from its last invocation.
-    yield from _stream_dbt(context, dbt, dbt_build_args(config, run_window(context.run.tags)))
+    yield from _stream_dbt(context, dbt, dbt_build_args(config, run_window(context.run.tags),
+                                                        every_row_requested(context.run.tags)))
 
 
 def run_window(tags: Mapping[str, str]) -> tuple[str, str] | None:

@@ -3,6 +3,9 @@
 A failing suite stops every asset downstream of the checked one in the same run.
 The connection is opened inside the check body and closed before it returns:
 DuckDB allows one writer, and the checks run between the writers' steps.
+
+In a partitioned run (the daily build) a suite's row conditions read only the rows the run wrote
+(see ``sql_checks``); the run tag ``quality/every_row=true`` (``settings.EVERY_ROW_TAG``) makes them read every row.
 """
 
 import json
@@ -11,7 +14,7 @@ import re
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.settings import EXPECTATIONS_DIR, Settings
+from orchestration.settings import EXPECTATIONS_DIR, Settings, every_row_requested
 
 from . import data_docs, history
 from .runner import SuiteResult, run_suite
@@ -31,6 +34,8 @@ def _metadata(result: SuiteResult, docs: "str | None") -> dict:
         "unexpected_counts": dg.MetadataValue.json(
             {r.label: r.unexpected_count for r in result.results if r.unexpected_count is not None}),
         "row_count": result.row_count,
+        "rows_checked": result.rows_checked,
+        "rows_checked_scope": result.scope,
         "gx_sample_rows": result.sample_rows,
         "seconds": result.seconds,
     }
@@ -46,6 +51,11 @@ def _metadata(result: SuiteResult, docs: "str | None") -> dict:
 def _partition(context: dg.AssetCheckExecutionContext) -> "str | None":
     op_context = context.op_execution_context
     return op_context.partition_key if op_context.has_partition_key else None
+
+
+def changed_rows_only(context: dg.AssetCheckExecutionContext) -> bool:
+    """A partitioned run validates the rows it wrote; every other run, or one tagged every_row, all rows."""
+    return _partition(context) is not None and not every_row_requested(context.run.tags)
 
 
 def check_name(suite: Suite, asset_key_path: list[str]) -> str:
@@ -107,7 +117,7 @@ def build_suite_check(suite: Suite, asset_key_path: "list[str] | None" = None,
     def _check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
         run_id = context.op_execution_context.run_id
         with warehouse.get_connection() as con:
-            result = run_suite(con, suite)
+            result = run_suite(con, suite, changed_rows_only=changed_rows_only(context))
             history.append(con, result, "/".join(asset_key_path), run_id, _partition(context))
         docs = None
         try:

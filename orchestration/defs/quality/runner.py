@@ -7,6 +7,9 @@ Two engines, chosen per expectation type (see ``expectations/README.md``):
   referential integrity, drift) run exactly as aggregate SQL inside DuckDB;
 - everything else (formats and regexes) runs in Great Expectations on a
   deterministic sample of at most ``sample_rows`` rows.
+
+With ``changed_rows_only`` (a partitioned run) row conditions read only the rows the table's newest
+load or build wrote; see ``sql_checks``.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ class SuiteResult:
     sample_rows: int
     seconds: float
     results: list[ExpectationResult] = field(default_factory=list)
+    scope: str = "every row"  # which rows the row conditions read
+    rows_checked: int | None = None
 
     @property
     def failed(self) -> list[ExpectationResult]:
@@ -71,9 +76,10 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, sample_rows: int | None = None) -> SuiteResult:
+def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, sample_rows: int | None = None,
+              changed_rows_only: bool = False) -> SuiteResult:
     started = time.perf_counter()
-    table = sql_checks.TableContext(con, suite.schema, suite.table)
+    table = sql_checks.TableContext(con, suite.schema, suite.table, changed_rows_only)
     sample_rows = int(sample_rows or suite.meta.get("sample_rows") or sample_checks.DEFAULT_SAMPLE_ROWS)
     results: list[ExpectationResult | None] = [None] * len(suite.expectations)
 
@@ -107,11 +113,12 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, sample_rows: int | N
                 jsonable(res.get("observed_value", res.get("unexpected_percent"))),
                 res.get("unexpected_count"), res.get("element_count"), "gx-sample",
                 exp.get("meta", {}).get("why"),
-                jsonable({"sample_rows": len(frame), "table_rows": table.row_count,
+                jsonable({"sample_rows": len(frame), "table_rows": table.row_count, "rows_sampled_from": table.scope,
                           "partial_unexpected_list": res.get("partial_unexpected_list", [])}),
                 error,
             )
 
     final = [r for r in results if r is not None]
     return SuiteResult(suite.name, table.relation, all(r.success for r in final), table.row_count,
-                       min(sample_rows, table.row_count), round(time.perf_counter() - started, 3), final)
+                       min(sample_rows, table.rows_checked), round(time.perf_counter() - started, 3), final,
+                       table.scope, table.rows_checked)

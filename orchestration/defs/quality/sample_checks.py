@@ -3,7 +3,8 @@
 The sample is deterministic and bounded: the ``sample_rows`` rows with the smallest
 hash of their content. DuckDB computes it with a top-N heap, so neither the database
 nor Python ever holds more than ``sample_rows`` rows, and the same table always gives
-the same sample (and the same verdict). Only the columns the expectations use are read.
+the same sample (and the same verdict). Only the columns the expectations use are read. In a
+partitioned run the sample is drawn from the rows the run wrote (``TableContext.rows``).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def draw_sample(t: TableContext, columns: list[str], sample_rows: int) -> pd.Dat
     wanted = ", ".join(q(c) for c in columns) or "1 as _row"
     content = ", ".join(q(c) for c in t.columns)
     return t.con.execute(
-        f"select {wanted} from {t.relation} order by hash({content}) limit {int(sample_rows)}"
+        f"select {wanted} from {t.rows} order by hash({content}) limit {int(sample_rows)}"
     ).df()
 
 

@@ -5,12 +5,20 @@ of numbers leave the database whatever the table size; DuckDB spills its hash
 tables to disk when a group-by (uniqueness) outgrows memory. The semantics follow
 GX's: ``mostly`` is the share of non-null values that must pass, and unexpected
 counts ignore nulls except for the null check itself.
+
+A partitioned run validates the rows it wrote (``changed_rows_only``): the rows of a raw table's
+newest load batch, or of an incremental model's newest build (``_built_at``). Row conditions
+(nulls, sets, ranges, row-shaped ``unexpected_rows`` queries, the GX sample) read those rows;
+uniqueness counts every row sharing a key with them; table-level properties (row counts, columns,
+aggregates, freshness, drift) always read the whole table. Older rows were validated by the run
+that wrote them, and every unpartitioned build validates every row again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+import re
 from typing import Any, Callable
 
 import duckdb
@@ -32,9 +40,13 @@ def q(identifier: str) -> str:
 
 
 class TableContext:
-    """The table under validation, with cached facts several expectations share."""
+    """The table under validation, with cached facts several expectations share.
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, schema: str, table: str):
+    ``relation`` is the whole table; ``rows`` is what row conditions read: the whole table, or with
+    ``changed_rows_only`` the rows its newest load or build wrote (``scope`` says which).
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, schema: str, table: str, changed_rows_only: bool = False):
         self.con = con
         self.relation = f"{q(schema)}.{q(table)}"
         self.columns = {
@@ -48,12 +60,27 @@ class TableContext:
         if not self.columns:
             raise LookupError(f"table {schema}.{table} does not exist; materialize its asset before validating it")
         self._row_count: int | None = None
+        self.rows, self.scope = self.relation, "every row"
+        newest = newest_write_filter(self) if changed_rows_only else None
+        if newest is not None:
+            self.scope, condition = newest
+            self.rows = f"(select * from {self.relation} where {condition})"
+        self._rows_checked: int | None = None
 
     @property
     def row_count(self) -> int:
         if self._row_count is None:
             self._row_count = self.con.execute(f"select count(*) from {self.relation}").fetchone()[0]
         return self._row_count
+
+    @property
+    def rows_checked(self) -> int:
+        """How many rows the row conditions read."""
+        if self.rows == self.relation:
+            return self.row_count
+        if self._rows_checked is None:
+            self._rows_checked = self.con.execute(f"select count(*) from {self.rows}").fetchone()[0]
+        return self._rows_checked
 
     def scalar(self, sql: str, params: list | None = None):
         return self.con.execute(sql, params or []).fetchone()[0]
@@ -69,6 +96,33 @@ class TableContext:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return repr(value)
         return f"cast('{str(value).replace(chr(39), chr(39) * 2)}' as {self.columns[column]})"
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def newest_write_filter(t: TableContext) -> "tuple[str, str] | None":
+    """(description, condition) selecting the rows of the table's newest write, or None to read every row.
+
+    Raw tables: the load batch with the newest ``_loaded_at`` (a batch loads its files in groups,
+    each with its own time, so the batch is found first). Incremental models: the newest ``_built_at``.
+    The extra time bound lets DuckDB skip the older row groups by their min/max.
+    """
+    if "_built_at" in t.columns:
+        built = t.scalar(f"select max(_built_at) from {t.relation}")
+        if built is None:
+            return None
+        stamp = f"cast({_sql_string(str(built))} as {t.columns['_built_at']})"
+        return f"rows built at {built}", f"_built_at = {stamp}"
+    if "_batch_id" in t.columns and "_loaded_at" in t.columns:
+        batch = t.scalar(f"select arg_max(_batch_id, _loaded_at) from {t.relation}")
+        if batch is None:
+            return None
+        since = t.scalar(f"select min(_loaded_at) from {t.relation} where _batch_id = ?", [batch])
+        stamp = f"cast({_sql_string(str(since))} as {t.columns['_loaded_at']})"
+        return f"rows of load batch {batch}", f"_loaded_at >= {stamp} and _batch_id = {_sql_string(batch)}"
+    return None
 
 
 def _between(value, kwargs: dict) -> bool:
@@ -92,7 +146,7 @@ def _mostly(unexpected: int, nonnull: int, kwargs: dict) -> bool:
 def _row_level(t: TableContext, kwargs: dict, violation: str) -> Outcome:
     col = t.column(kwargs)
     nonnull, unexpected = t.con.execute(
-        f"select count({col}), count(*) filter (where {col} is not null and ({violation})) from {t.relation}"
+        f"select count({col}), count(*) filter (where {col} is not null and ({violation})) from {t.rows}"
     ).fetchone()
     return Outcome(_mostly(unexpected, nonnull, kwargs), unexpected, unexpected, nonnull)
 
@@ -113,8 +167,7 @@ def columns_match_set(t: TableContext, kw: dict) -> Outcome:
 
 def not_null(t: TableContext, kw: dict) -> Outcome:
     col = t.column(kw)
-    nulls = t.scalar(f"select count(*) - count({col}) from {t.relation}")
-    total = t.row_count
+    total, nulls = t.con.execute(f"select count(*), count(*) - count({col}) from {t.rows}").fetchone()
     ok = total == 0 or (total - nulls) / total >= kw.get("mostly", 1.0)
     return Outcome(ok, nulls, nulls, total)
 
@@ -132,6 +185,9 @@ def _duplicates(t: TableContext, cols: list[str], kw: dict) -> Outcome:
     # GX counts every row that shares its value with another row, not just the extra copies.
     keys = ", ".join(cols)
     not_null_filter = " and ".join(f"{c} is not null" for c in cols)
+    if t.rows != t.relation:
+        # a new row may repeat a key written before: count every row sharing a key with the new rows
+        not_null_filter += f" and ({keys}) in (select {keys} from {t.rows})"
     unexpected = t.scalar(
         f"select coalesce(sum(n), 0) from (select count(*) as n from {t.relation} where {not_null_filter} "
         f"group by {keys} having count(*) > 1)"
@@ -178,8 +234,18 @@ def _aggregate(sql_fn: str, cast: Callable = float) -> Callable[[TableContext, d
     return check
 
 
+# `select * from {batch} [alias] where <condition>`, reading {batch} once: a condition on each row,
+# so it may read only the new rows. Any other shape (aggregates, freshness, drift) reads every row.
+_ROW_CONDITION = re.compile(r"^\s*select\s+\*\s+from\s+\{batch\}(\s+(?!where\b)\w+)?\s+where\b", re.IGNORECASE)
+
+
+def is_row_condition(query: str) -> bool:
+    return bool(_ROW_CONDITION.match(query)) and query.count("{batch}") == 1
+
+
 def unexpected_rows(t: TableContext, kw: dict) -> Outcome:
-    query = kw["unexpected_rows_query"].replace("{batch}", t.relation)
+    text = kw["unexpected_rows_query"]
+    query = text.replace("{batch}", t.rows if is_row_condition(text) else t.relation)
     count = t.scalar(f"select count(*) from ({query})")
     examples = []
     if count:
