@@ -154,7 +154,9 @@ def test_harness_end_to_end_at_a_tiny_scale(tmp_path):
         c["incremental"]["daily"]["wall_s"] / c["incremental"]["full_wall_s"], rel=1e-2)
     if "status" not in c["incremental"]:
         one = c["incremental"]["one_process_estimate"]
-        assert 0 < one["startup_cpu_s"] < c["incremental"]["daily"]["parts"][0]["cpu_s"]
+        # every daily part pays a start-up and more, so one start-up is below their sum (not below any one
+        # part: on a busy machine the tiny first part and the start-up measured apart can come either way)
+        assert 0 < one["startup_cpu_s"] < c["incremental"]["daily"]["cpu_s"]
         assert one["daily_cpu_s"] == pytest.approx(
             c["incremental"]["daily"]["cpu_s"] - (one["daily_parts"] - 1) * one["startup_cpu_s"], abs=1e-2)
         assert one["full_cpu_s"] == pytest.approx(
