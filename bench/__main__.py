@@ -41,12 +41,18 @@ def main(argv=None) -> int:
     sub.add_parser("setup-lifetimes", help="create bench/.venv-lifetimes for the CLV comparison")
     sub.add_parser("encryption", help="cost of an encrypted serving file (python -m bench encryption --help)",
                    add_help=False)
+    sub.add_parser("suites", help="every expectation suite on a built warehouse, whole table against a partitioned "
+                                  "run's rows (python -m bench suites --help)", add_help=False)
     if argv is None:
         argv = sys.argv[1:]
     if argv[:1] == ["encryption"]:
         from bench import encryption
 
         return encryption.main(argv[1:])
+    if argv[:1] == ["suites"]:
+        from bench import suites
+
+        return suites.main(argv[1:])
     args = parser.parse_args(argv)
     if args.command == "setup-lifetimes":
         return setup_lifetimes()

@@ -163,3 +163,21 @@ def test_harness_end_to_end_at_a_tiny_scale(tmp_path):
             c["incremental"]["full_cpu_s"] - (one["full_parts"] - 1) * one["startup_cpu_s"], abs=1e-2)
     # The second run reuses the cached data instead of generating again.
     assert not result["stages"]["generate"]["cached"]
+
+
+def test_suites_are_timed_whole_and_on_the_newest_writes_of_a_built_warehouse(built_warehouse, tmp_path):
+    out = tmp_path / "suites.json"
+    proc = subprocess.run([sys.executable, "-m", "bench", "suites", str(built_warehouse.database), "--out", str(out)],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    suites = result["suites"]
+    assert all(s[mode]["success"] for s in suites.values() for mode in ("whole", "changed")), proc.stdout
+    orders = suites["raw.orders"]
+    assert orders["whole"]["scope"] == "every row" and orders["changed"]["scope"].startswith("rows of load batch")
+    assert 0 < orders["changed"]["rows_checked"] <= orders["whole"]["rows_checked"] == orders["whole"]["row_count"]
+    assert suites["marts.fct_orders"]["changed"]["scope"].startswith("rows built at")
+    assert suites["marts.dim_customers"]["changed"]["scope"] == "every row"
+    assert result["totals"]["whole"]["wall_s"] == pytest.approx(sum(s["whole"]["wall_s"] for s in suites.values()),
+                                                                abs=0.01)
+    assert "all suites" in proc.stdout

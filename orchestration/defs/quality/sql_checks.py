@@ -16,9 +16,9 @@ that wrote them, and every unpartitioned build validates every row again.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
-import re
 from typing import Any, Callable
 
 import duckdb
