@@ -98,10 +98,6 @@ class TableContext:
         return f"cast('{str(value).replace(chr(39), chr(39) * 2)}' as {self.columns[column]})"
 
 
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def newest_write_filter(t: TableContext) -> "tuple[str, str] | None":
     """(description, condition) selecting the rows of the table's newest write, or None to read every row.
 
@@ -113,15 +109,14 @@ def newest_write_filter(t: TableContext) -> "tuple[str, str] | None":
         built = t.scalar(f"select max(_built_at) from {t.relation}")
         if built is None:
             return None
-        stamp = f"cast({_sql_string(str(built))} as {t.columns['_built_at']})"
-        return f"rows built at {built}", f"_built_at = {stamp}"
+        return f"rows built at {built}", f"_built_at = {t.literal('_built_at', built)}"
     if "_batch_id" in t.columns and "_loaded_at" in t.columns:
         batch = t.scalar(f"select arg_max(_batch_id, _loaded_at) from {t.relation}")
         if batch is None:
             return None
         since = t.scalar(f"select min(_loaded_at) from {t.relation} where _batch_id = ?", [batch])
-        stamp = f"cast({_sql_string(str(since))} as {t.columns['_loaded_at']})"
-        return f"rows of load batch {batch}", f"_loaded_at >= {stamp} and _batch_id = {_sql_string(batch)}"
+        return (f"rows of load batch {batch}",
+                f"_loaded_at >= {t.literal('_loaded_at', since)} and _batch_id = {t.literal('_batch_id', batch)}")
     return None
 
 
