@@ -16,7 +16,7 @@ from dagster_duckdb import DuckDBResource
 
 from ml import artifacts, feedback_text
 
-from . import common, inputs, reuse
+from . import common, inputs, rescoring, reuse
 from .common import TrainedModel, Verdict
 
 # Below this many promoter/detractor comments (or this many of the rarer class) a
@@ -111,12 +111,12 @@ def feedback_sentiment_beats_majority(feedback_model: TrainedModel) -> dg.AssetC
 
 SENTIMENT_TYPES = {"feedback_id": "varchar", "feedback_source": "varchar", "customer_key": "varchar",
                    "language": "varchar", "sentiment_score": "double", "sentiment_label": "varchar",
-                   "topic_id": "integer", "model_run_id": "varchar"}
+                   "topic_id": "integer", "model_run_id": "varchar", rescoring.FINGERPRINT: "ubigint"}
 TOPIC_TYPES = {"topic_id": "integer", "top_terms": "varchar", "n_feedback": "bigint", "share": "double",
                "model_run_id": "varchar"}
 
 
-def score_feedback(feedback: pd.DataFrame, models: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+def score_texts(feedback: pd.DataFrame, models: dict) -> pd.DataFrame:
     texts = feedback["text"].tolist()
     out = feedback[["feedback_id", "feedback_source", "customer_key"]].reset_index(drop=True)
     out["language"] = [feedback_text.detect_language(t) for t in texts]
@@ -128,13 +128,23 @@ def score_feedback(feedback: pd.DataFrame, models: dict) -> tuple[pd.DataFrame, 
         out["sentiment_score"], out["sentiment_label"] = np.nan, None
     topics = models["topics"]
     out["topic_id"] = topics.assign(texts)["topic"].to_numpy() if topics is not None and len(texts) else -1
+    return out
+
+
+def topic_table(models: dict, counts: pd.Series, n_texts: int) -> pd.DataFrame:
+    """The model's topics with ``counts`` (texts per topic_id) and their share of ``n_texts``."""
+    topics = models["topics"]
     if topics is None:
-        return out, pd.DataFrame(columns=list(TOPIC_TYPES))
+        return pd.DataFrame(columns=list(TOPIC_TYPES))
     terms = topics.terms.rename(columns={"topic": "topic_id"})
-    counts = out["topic_id"].value_counts()
     terms["n_feedback"] = terms["topic_id"].map(counts).fillna(0).astype(int)
-    terms["share"] = terms["n_feedback"] / max(len(out), 1)
-    return out, terms
+    terms["share"] = terms["n_feedback"] / max(n_texts, 1)
+    return terms
+
+
+class FeedbackScoringConfig(dg.Config):
+    # Score every text even when the model and most texts are unchanged.
+    rescore_all: bool = False
 
 
 @dg.multi_asset(
@@ -142,7 +152,8 @@ def score_feedback(feedback: pd.DataFrame, models: dict) -> tuple[pd.DataFrame, 
         dg.AssetSpec(common.ml_key("feedback_sentiment"), deps=[common.ml_key("feedback_model"), *TEXT_DEPS],
                      group_name=common.GROUP, kinds=common.KINDS, owners=common.OWNERS,
                      description="Per survey comment, ticket and social post: language, P(positive), label "
-                                 "(positive / neutral / negative) and topic."),
+                                 "(positive / neutral / negative) and topic. With an unchanged model only new "
+                                 "and changed texts are scored again (input_fingerprint)."),
         dg.AssetSpec(common.ml_key("feedback_topics"), deps=[common.ml_key("feedback_model")],
                      group_name=common.GROUP, kinds=common.KINDS, owners=common.OWNERS,
                      description="Topics with their strongest terms (English words, Chinese character pairs)."),
@@ -150,21 +161,34 @@ def score_feedback(feedback: pd.DataFrame, models: dict) -> tuple[pd.DataFrame, 
     ins={"feedback_model": dg.AssetIn(common.ml_key("feedback_model"))},
     pool=common.POOL,
 )
-def feedback_sentiment(context: dg.AssetExecutionContext, warehouse: DuckDBResource, feedback_model: TrainedModel):
+def feedback_sentiment(context: dg.AssetExecutionContext, config: FeedbackScoringConfig, warehouse: DuckDBResource,
+                       feedback_model: TrainedModel):
+    run_id = feedback_model.model_run_id
     with warehouse.get_connection() as con:
-        feedback = inputs.feedback(con)
-    scored, terms = score_feedback(feedback, feedback_model.model)
-    scored["model_run_id"] = feedback_model.model_run_id
-    terms["model_run_id"] = feedback_model.model_run_id
+        rescore = rescoring.plan(con, "feedback_sentiment", "feedback_id", inputs.FEEDBACK_FINGERPRINT_SQL, run_id,
+                                 rescore_all="rescore_all requested" if config.rescore_all else None)
+        feedback = inputs.feedback(con, None if rescore.everything else rescore.to_score)
+    scored = score_texts(feedback, feedback_model.model)
+    scored["model_run_id"] = run_id
+    fingerprints = rescore.to_score.set_index("feedback_id")[rescoring.FINGERPRINT]
+    scored[rescoring.FINGERPRINT] = scored["feedback_id"].map(fingerprints)
     with warehouse.get_connection() as con:
-        n = common.write_table(con, "feedback_sentiment", scored, SENTIMENT_TYPES)
+        n = rescoring.write(con, "feedback_sentiment", "feedback_id", rescore, scored, SENTIMENT_TYPES)
+        # Topic sizes, source, language and label mixes of the whole table, rescored rows or not.
+        table = f"{common.SCHEMA}.feedback_sentiment"
+        counts = dict(con.execute(f"select topic_id, count(*) from {table} group by 1").fetchall())
+        terms = topic_table(feedback_model.model, pd.Series(counts, dtype="int64"), n)
+        terms["model_run_id"] = run_id
         n_topics = common.write_table(con, "feedback_topics", terms, TOPIC_TYPES)
-    labels = scored["sentiment_label"].value_counts().to_dict()
+        mix = {column: dict(con.execute(f"select coalesce({column}, 'none'), count(*) from {table} group by 1 "
+                                        "order by 2 desc, 1").fetchall())
+               for column in ("feedback_source", "language", "sentiment_label")}
     yield dg.MaterializeResult(asset_key=common.ml_key("feedback_sentiment"), metadata={
-        "dagster/row_count": n, "model_run_id": feedback_model.model_run_id,
-        "by_source": dg.MetadataValue.json(scored["feedback_source"].value_counts().to_dict()),
-        "by_language": dg.MetadataValue.json(scored["language"].value_counts().to_dict()),
-        "by_label": dg.MetadataValue.json({str(k): int(v) for k, v in labels.items()}),
+        "dagster/row_count": n, "model_run_id": run_id,
+        "by_source": dg.MetadataValue.json(mix["feedback_source"]),
+        "by_language": dg.MetadataValue.json(mix["language"]),
+        "by_label": dg.MetadataValue.json(mix["sentiment_label"]),
+        **rescore.metadata("texts"),
     })
     yield dg.MaterializeResult(asset_key=common.ml_key("feedback_topics"),
-                               metadata={"dagster/row_count": n_topics, "model_run_id": feedback_model.model_run_id})
+                               metadata={"dagster/row_count": n_topics, "model_run_id": run_id})

@@ -42,12 +42,30 @@ where customer_key is not null and coalesce(status, '') <> 'cancelled'
 order by customer_key, ordered_at, order_id
 """
 
-PURCHASES_SQL = """
+# What a customer has bought, as recommendations see it: the products of their orders not cancelled.
+PURCHASED_LINES = """
+marts.fct_order_items
+where order_status <> 'cancelled' and customer_key is not null and product_id is not null"""
+
+PURCHASES_TEMPLATE = """
 select customer_key, product_id as item_id, min(order_date) as order_date
-from marts.fct_order_items
-where order_status <> 'cancelled' and customer_key is not null and product_id is not null
+from {lines}{only}
 group by customer_key, product_id, order_date
 order by 1, 3, 2
+"""
+PURCHASES_SQL = PURCHASES_TEMPLATE.format(lines=PURCHASED_LINES, only="")
+
+# Every customer with a fingerprint of the set of products they own (0: none), which is all a
+# customer's recommendations depend on besides the model (orchestration/defs/ml/rescoring.py).
+# The count joins the XOR so that a set and a superset whose extra hashes cancel stay apart.
+OWNED_PRODUCTS_FINGERPRINT_SQL = f"""
+select c.customer_key, coalesce(o.fingerprint, 0) as input_fingerprint
+from marts.dim_customers c
+left join (
+    select customer_key, hash(bit_xor(hash(product_id)), count(*)) as fingerprint
+    from (select customer_key, product_id from {PURCHASED_LINES} group by all)
+    group by customer_key
+) o using (customer_key)
 """
 
 CUSTOMERS_SQL = "select customer_key from marts.dim_customers order by customer_key"
@@ -75,12 +93,18 @@ where nullif(trim(m.post_text), '') is not null
 order by 1
 """
 
+# Each text's fingerprint: what its language, sentiment and topic are scored from, plus the
+# source and customer the row carries (orchestration/defs/ml/rescoring.py).
+FEEDBACK_FINGERPRINT_SQL = f"""
+select feedback_id, hash(feedback_source, customer_key, text) as input_fingerprint from ({FEEDBACK_SQL})
+"""
+
 
 # Rows per Arrow batch when a result streams out of DuckDB.
 BATCH_ROWS = 1_000_000
 
 
-def _df(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+def query_df(con: duckdb.DuckDBPyConnection, sql: str, frames: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """The query's rows as a DataFrame, streamed through Arrow batches.
 
     DuckDB's own ``.df()`` holds the whole result in its buffers and again while converting it:
@@ -88,9 +112,11 @@ def _df(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     the time). Dates arrive as datetime64, not Python objects.
     """
     # Its own cursor: the caller's connection may hold a half-read result (a fetchone()), which DuckDB
-    # will not let a streaming query start beside.
+    # will not let a streaming query start beside. ``frames`` are registered on it under their names.
     cursor = con.cursor()
     try:
+        for name, frame in (frames or {}).items():
+            cursor.register(name, frame)
         reader = cursor.sql(sql).to_arrow_reader(BATCH_ROWS)
         return pa.Table.from_batches(reader, schema=reader.schema).to_pandas(date_as_object=False)
     finally:
@@ -98,16 +124,26 @@ def _df(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
 
 
 def clv_transactions(con) -> pd.DataFrame:
-    return _df(con, CLV_TRANSACTIONS_SQL)
+    return query_df(con, CLV_TRANSACTIONS_SQL)
 
 
-def purchases(con) -> pd.DataFrame:
-    return _df(con, PURCHASES_SQL)
+def purchases(con, of_customers: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every customer's purchases, or only those of the ``customer_key`` column of ``of_customers``."""
+    if of_customers is None:
+        return query_df(con, PURCHASES_SQL)
+    # The filter sits before the grouping, so only these customers' lines are grouped.
+    only = "\n  and customer_key in (select customer_key from _of)"
+    return query_df(con, PURCHASES_TEMPLATE.format(lines=PURCHASED_LINES, only=only),
+                    {"_of": of_customers[["customer_key"]]})
 
 
 def customers(con) -> pd.Series:
-    return _df(con, CUSTOMERS_SQL)["customer_key"]
+    return query_df(con, CUSTOMERS_SQL)["customer_key"]
 
 
-def feedback(con) -> pd.DataFrame:
-    return _df(con, FEEDBACK_SQL)
+def feedback(con, of_ids: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every free-text item, or only those of the ``feedback_id`` column of ``of_ids``."""
+    if of_ids is None:
+        return query_df(con, FEEDBACK_SQL)
+    return query_df(con, f"select * from ({FEEDBACK_SQL}) where feedback_id in (select feedback_id from _of) "
+                         "order by 1", {"_of": of_ids[["feedback_id"]]})

@@ -13,7 +13,7 @@ from dagster_duckdb import DuckDBResource
 
 from ml import artifacts, recommend
 
-from . import common, inputs, reuse
+from . import common, inputs, rescoring, reuse
 from .common import TrainedModel, Verdict
 
 
@@ -114,7 +114,23 @@ def recommender_beats_popularity(recommender_model: TrainedModel) -> dg.AssetChe
 
 
 REC_TYPES = {"customer_key": "varchar", "rank": "integer", "product_id": "varchar", "score": "double",
-             "source": "varchar", "model_run_id": "varchar"}
+             "source": "varchar", "model_run_id": "varchar", rescoring.FINGERPRINT: "ubigint"}
+
+
+class RecommendationsConfig(RecommenderConfig):
+    # Score every customer even when the model and most customers' purchases are unchanged.
+    rescore_all: bool = False
+
+
+def reason_to_rescore_all(con, config: RecommendationsConfig, n_items: int) -> str | None:
+    """The run asks for it, or the stored lists' length differs from this run's (fingerprints cannot see that)."""
+    if config.rescore_all:
+        return "rescore_all requested"
+    if "rank" not in rescoring.table_columns(con, "recommendations"):
+        return None  # no table yet: rescoring.plan says so
+    stored = con.execute(f"select max(rank) from {common.SCHEMA}.recommendations").fetchone()[0]
+    wanted = min(config.top_n, n_items)
+    return None if stored in (None, wanted) else f"top_n changed: lists of {stored}, now {wanted}"
 
 
 @dg.asset(
@@ -123,22 +139,31 @@ REC_TYPES = {"customer_key": "varchar", "rank": "integer", "product_id": "varcha
     deps=[common.mart("dim_customers"), common.mart("fct_order_items")],
     group_name=common.GROUP, kinds=common.KINDS, owners=common.OWNERS, pool=common.POOL,
     description="Top-N products per customer that they have not bought; source 'similar' (co-purchase) or "
-                "'popular' (fallback for new customers and thin histories).",
+                "'popular' (fallback for new customers and thin histories). With an unchanged model only the "
+                "customers whose owned products changed are scored again (input_fingerprint).",
 )
-def recommendations(context: dg.AssetExecutionContext, config: RecommenderConfig, warehouse: DuckDBResource,
+def recommendations(context: dg.AssetExecutionContext, config: RecommendationsConfig, warehouse: DuckDBResource,
                     recommender_model: TrainedModel) -> dg.MaterializeResult:
+    model = recommender_model.model
     with warehouse.get_connection() as con:
-        everyone = inputs.customers(con)
-        purchases = inputs.purchases(con)
-    # Today's purchases, not the ones the model was fitted on: never recommend what was bought since.
-    current = recommend.with_purchases(recommender_model.model, purchases)
-    recs = recommend.recommend(current, everyone.tolist(), config.top_n)
+        rescore = rescoring.plan(con, "recommendations", "customer_key", inputs.OWNED_PRODUCTS_FINGERPRINT_SQL,
+                                 recommender_model.model_run_id,
+                                 rescore_all=reason_to_rescore_all(con, config, len(model.items)))
+        who = rescore.to_score
+        # Today's purchases, not the ones the model was fitted on: never recommend what was bought since.
+        purchases = inputs.purchases(con, None if rescore.everything else who)
+    current = recommend.with_purchases(model, purchases)
+    recs = recommend.recommend(current, who["customer_key"].tolist(), config.top_n)
     recs = recs.rename(columns={"item_id": "product_id"})
     recs["model_run_id"] = recommender_model.model_run_id
+    recs[rescoring.FINGERPRINT] = recs["customer_key"].map(who.set_index("customer_key")[rescoring.FINGERPRINT])
     with warehouse.get_connection() as con:
-        n = common.write_table(con, "recommendations", recs, REC_TYPES)
+        n = rescoring.write(con, "recommendations", "customer_key", rescore, recs, REC_TYPES)
+        customers, from_similarity = con.execute(
+            f"select count(distinct customer_key), avg((source = 'similar')::int) from {common.SCHEMA}.recommendations"
+        ).fetchone()
     return dg.MaterializeResult(metadata={
         "dagster/row_count": n, "model_run_id": recommender_model.model_run_id,
-        "customers": int(recs["customer_key"].nunique()),
-        "share_from_similarity": float((recs["source"] == "similar").mean()),
+        "customers": int(customers), "share_from_similarity": float(from_similarity or 0.0),
+        **rescore.metadata("customers"),
     })
