@@ -7,9 +7,10 @@ model asset refits only when its last training is stale (``reuse``), so the dail
 build scores with models the weekly ``retrain_models`` job refits.
 """
 
-from . import churn, clv, feedback, recommendations, segments
+from . import churn, clv, customer_features, feedback, recommendations, segments
 
 ml_assets = [
+    customer_features.customer_features,
     segments.customer_segments,
     churn.churn_model, churn.churn_scores,
     clv.clv_model, clv.customer_clv,

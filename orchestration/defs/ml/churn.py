@@ -17,9 +17,8 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from ml import artifacts, churn
-from ml.features import customer_features_in
 
-from . import common, inputs, reuse
+from . import common, customer_features, inputs, reuse
 from .common import TrainedModel, Verdict
 
 # A served model must beat a constant base-rate forecast by these margins; a
@@ -75,10 +74,8 @@ def churn_verdict(metrics: pd.DataFrame, served: str) -> Verdict:
                          f"Brier {s['brier']:.4f} vs {constant_brier:.4f}; logistic PR-AUC {by.loc['logistic', 'pr_auc']:.3f}")
 
 
-# What the customer features read (inputs.FEATURE_SOURCES): training reads them at past cutoffs, scoring today.
-FEATURE_DEPS = [common.mart("fct_orders"), common.mart("fct_order_items"), common.mart("dim_products"),
-                common.staging("stg_web__events"), common.staging("stg_helpdesk__support_tickets"),
-                common.staging("stg_survey__responses")]
+# Training reads the customer features at past cutoffs (from their sources), scoring today's (ml/customer_features).
+FEATURE_DEPS = customer_features.FEATURE_DEPS
 
 
 @dg.asset(
@@ -151,11 +148,13 @@ DRIVER_TYPES = {"customer_key": "varchar", "rank": "integer", "feature": "varcha
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(common.ml_key("churn_scores"), deps=[common.ml_key("churn_model"), *FEATURE_DEPS], group_name=common.GROUP,
+        dg.AssetSpec(common.ml_key("churn_scores"), deps=[common.ml_key("churn_model"), customer_features.customer_features],
+                     group_name=common.GROUP,
                      kinds=common.KINDS, owners=common.OWNERS,
                      description="Probability that each customer who has bought makes no purchase in the next H "
                                  "days, with risk decile (10 = riskiest) and the strongest driver."),
-        dg.AssetSpec(common.ml_key("churn_drivers"), deps=[common.ml_key("churn_model"), *FEATURE_DEPS], group_name=common.GROUP,
+        dg.AssetSpec(common.ml_key("churn_drivers"), deps=[common.ml_key("churn_model"), customer_features.customer_features],
+                     group_name=common.GROUP,
                      kinds=common.KINDS, owners=common.OWNERS,
                      description="Top 3 reasons per customer (logistic log-odds contributions, > 0 = towards churn)."),
     ],
@@ -166,7 +165,7 @@ def churn_scores(context: dg.AssetExecutionContext, warehouse: DuckDBResource, c
     result = churn_model.model
     with warehouse.get_connection() as con:
         reference = common.reference_date(con)
-        features = customer_features_in(con, inputs.FEATURE_SOURCES, reference)
+        features = customer_features.read(con, reference)
     scores = churn.score_customers(result.best_model, features)
     drivers = churn.top_drivers(result.models["logistic"], features)
     first = drivers[drivers["rank"] == 1].set_index("customer_key")["feature"]

@@ -114,6 +114,13 @@ def first_order_date(con: duckdb.DuckDBPyConnection) -> pd.Timestamp:
     return pd.Timestamp(con.execute("select min(order_date) from marts.fct_orders").fetchone()[0])
 
 
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The columns of ``ml.<table>`` in order; empty when the table does not exist."""
+    return [r[0] for r in con.execute(
+        "select column_name from duckdb_columns() where database_name = current_database() and schema_name = ? "
+        "and table_name = ? order by column_index", [SCHEMA, table]).fetchall()]
+
+
 def write_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, column_types: dict[str, str]) -> int:
     """Replace ``ml.<table>`` with ``frame`` in one transaction; readers see the old or the new rows, never a mix.
 

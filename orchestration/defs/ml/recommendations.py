@@ -126,7 +126,7 @@ def reason_to_rescore_all(con, config: RecommendationsConfig, n_items: int) -> s
     """The run asks for it, or the stored lists' length differs from this run's (fingerprints cannot see that)."""
     if config.rescore_all:
         return "rescore_all requested"
-    if "rank" not in rescoring.table_columns(con, "recommendations"):
+    if "rank" not in common.table_columns(con, "recommendations"):
         return None  # no table yet: rescoring.plan says so
     stored = con.execute(f"select max(rank) from {common.SCHEMA}.recommendations").fetchone()[0]
     wanted = min(config.top_n, n_items)

@@ -40,15 +40,9 @@ class RescorePlan:
                 f"{key_noun}_scored": len(self.to_score), f"{key_noun}_removed": len(self.removed)}
 
 
-def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    return [r[0] for r in con.execute(
-        "select column_name from duckdb_columns() where database_name = current_database() and schema_name = ? "
-        "and table_name = ?", [common.SCHEMA, table]).fetchall()]
-
-
 def reason_to_rescore_all(con: duckdb.DuckDBPyConnection, table: str, model_run_id: str) -> str | None:
     """Why every row of ``ml.<table>`` must be scored again by ``model_run_id``, or None when only changes need it."""
-    columns = table_columns(con, table)
+    columns = common.table_columns(con, table)
     if not columns:
         return f"ml.{table} does not exist yet"
     if FINGERPRINT not in columns:

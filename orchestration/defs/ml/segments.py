@@ -21,9 +21,8 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from ml import artifacts, segmentation
-from ml.features import customer_features_in
 
-from . import common, inputs, reuse
+from . import common, customer_features, inputs, reuse
 from .common import TrainedModel, Verdict
 
 PROSPECT = {"segment_id": -1, "segment_name_en": "Prospects (no purchase yet)", "segment_name_zh": "潜在客户（尚未购买）"}
@@ -107,9 +106,7 @@ def _fit(context: dg.AssetExecutionContext, config: SegmentationConfig, clustere
     specs=[
         dg.AssetSpec(common.ml_key("customer_segments"), group_name=common.GROUP, kinds=common.KINDS,
                      owners=common.OWNERS,
-                     deps=[common.mart("fct_orders"), common.mart("fct_order_items"), common.mart("dim_products"),
-                           common.mart("dim_customers"), common.staging("stg_web__events"),
-                           common.staging("stg_helpdesk__support_tickets"), common.staging("stg_survey__responses")],
+                     deps=[customer_features.customer_features, common.mart("dim_customers")],
                      description="One segment per customer (segment_id, English and Chinese name); -1 = prospects "
                                  "who have not bought yet."),
         dg.AssetSpec(common.ml_key("segment_profiles"), group_name=common.GROUP, kinds=common.KINDS,
@@ -123,7 +120,7 @@ def customer_segments(context: dg.AssetExecutionContext, config: SegmentationCon
     with warehouse.get_connection() as con:
         reference = common.reference_date(con)
         last, decision = reuse.reuse_last_model(con, "segmentation", config, reference)
-        features, columns = shopping_features(customer_features_in(con, inputs.FEATURE_SOURCES, reference))
+        features, columns = shopping_features(customer_features.read(con, reference))
         everyone = inputs.customers(con)
     # ml.segmentation logs its own skewed columns; these two rates are just as skewed.
     clustered = features.assign(**{c: np.log1p(features[c].clip(lower=0)) for c in RATE_COLUMNS})
