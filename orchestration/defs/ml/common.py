@@ -12,6 +12,7 @@ build scores every customer with models the weekly ``retrain_models`` job refits
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -127,23 +128,38 @@ def write_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
     ``column_types`` fixes each column's SQL type so the contract customer_360 reads
     does not drift with pandas' inference (e.g. an all-null column).
     """
+    view = f"_ml_frame_{table}"
+    with frames_in_transaction(con, {view: frame}):
+        con.execute(f"create schema if not exists {SCHEMA}")
+        con.execute(f"create or replace table {SCHEMA}.{table} as "
+                    f"select {typed_columns(table, frame, column_types)} from {view}")
+    return len(frame)
+
+
+def typed_columns(table: str, frame: pd.DataFrame, column_types: dict[str, str]) -> str:
+    """The select list casting each of ``frame``'s columns to its type in ``column_types``, in that order."""
     missing = set(column_types) - set(frame.columns)
     if missing:
         raise KeyError(f"ml.{table}: frame lacks column(s) {sorted(missing)}; has {list(frame.columns)}")
-    select = ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in column_types.items())
-    view = f"_ml_frame_{table}"
-    con.register(view, frame)
+    return ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in column_types.items())
+
+
+@contextmanager
+def frames_in_transaction(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame]):
+    """``frames`` registered under their names and one transaction around the block: committed when it
+    ends, rolled back when it raises; the frames are unregistered either way."""
+    for name, frame in frames.items():
+        con.register(name, frame)
     try:
         con.execute("begin transaction")
-        con.execute(f"create schema if not exists {SCHEMA}")
-        con.execute(f"create or replace table {SCHEMA}.{table} as select {select} from {view}")
+        yield
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
     finally:
-        con.unregister(view)
-    return len(frame)
+        for name in frames:
+            con.unregister(name)
 
 
 MODEL_RUNS_DDL = f"""

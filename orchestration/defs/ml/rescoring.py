@@ -83,24 +83,11 @@ def write(con: duckdb.DuckDBPyConnection, table: str, key: str, rescore: Rescore
     """
     if rescore.everything:
         return common.write_table(con, table, frame, column_types)
-    missing = set(column_types) - set(frame.columns)
-    if missing:
-        raise KeyError(f"ml.{table}: frame lacks column(s) {sorted(missing)}; has {list(frame.columns)}")
+    select = common.typed_columns(table, frame, column_types)
     gone = pd.concat([rescore.to_score[[key]], rescore.removed[[key]]], ignore_index=True)
     columns = ", ".join(f'"{c}"' for c in column_types)
-    select = ", ".join(f'cast("{c}" as {t})' for c, t in column_types.items())
     keys_view, rows_view = f"_rescore_keys_{table}", f"_rescore_rows_{table}"
-    con.register(keys_view, gone)
-    con.register(rows_view, frame)
-    try:
-        con.execute("begin transaction")
+    with common.frames_in_transaction(con, {keys_view: gone, rows_view: frame}):
         con.execute(f"delete from {common.SCHEMA}.{table} where {key} in (select {key} from {keys_view})")
         con.execute(f"insert into {common.SCHEMA}.{table} ({columns}) select {select} from {rows_view}")
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
-    finally:
-        con.unregister(keys_view)
-        con.unregister(rows_view)
     return con.execute(f"select count(*) from {common.SCHEMA}.{table}").fetchone()[0]
