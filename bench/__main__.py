@@ -25,6 +25,21 @@ def setup_lifetimes() -> int:
     return subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", *LIFETIMES_PINS]).returncode
 
 
+def compare(parser: argparse.ArgumentParser, args) -> int:
+    from bench import report, run
+
+    only = {s for s in args.only.split(",") if s}
+    if not only or only - {"floor", "pandas", "clv"}:
+        parser.error(f"--only {args.only}: choose among floor, pandas, clv")
+    out = args.out or args.results.with_name(args.results.stem + "-compared.json")
+    print(f"results (updated as the comparisons go): {out}", flush=True)
+    result = run.compare_afterwards(args.results, args.data_root, only, args.pandas_memory_cap_gib * 1024,
+                                    checkpoint=lambda r: run.save(r, out))
+    print(report.table(result))
+    print(f"\nresults: {out}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -38,6 +53,13 @@ def main(argv=None) -> int:
     r.add_argument("--pandas-memory-cap-gib", type=float, default=16.0,
                    help="stop the pandas way once it holds this much memory (it may need more than the machine "
                         "has at L/XL); the comparison then reports bounds")
+    c = sub.add_parser("compare", help="the comparisons of an earlier run, made now on its kept data and warehouse")
+    c.add_argument("results", type=Path, help="the earlier run's results file (bench/results/<scale>-<time>.json)")
+    c.add_argument("--data-root", type=Path, default=data.DEFAULT_ROOT, help="where that run's data is cached")
+    c.add_argument("--only", default="floor,pandas,clv", help="comma-separated: floor, pandas, clv")
+    c.add_argument("--out", type=Path, default=None,
+                   help="where to write the combined result (default: beside the earlier one, -compared.json)")
+    c.add_argument("--pandas-memory-cap-gib", type=float, default=16.0)
     sub.add_parser("setup-lifetimes", help="create bench/.venv-lifetimes for the CLV comparison")
     sub.add_parser("encryption", help="cost of an encrypted serving file (python -m bench encryption --help)",
                    add_help=False)
@@ -56,6 +78,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.command == "setup-lifetimes":
         return setup_lifetimes()
+    if args.command == "compare":
+        return compare(parser, args)
 
     from bench import report, run
     from bench.stages import STAGES

@@ -164,6 +164,22 @@ def test_harness_end_to_end_at_a_tiny_scale(tmp_path):
     # The second run reuses the cached data instead of generating again.
     assert not result["stages"]["generate"]["cached"]
 
+    # A comparison can be made again afterwards, on the kept run (at L the run and its comparisons do not
+    # fit in one working session): the same arithmetic against the run's own stages.
+    again = subprocess.run([sys.executable, "-m", "bench", "compare", str(files[0]), "--data-root",
+                            str(tmp_path / "data"), "--only", "floor"], cwd=ROOT, capture_output=True, text=True,
+                           timeout=900)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    compared = json.loads(files[0].with_name(files[0].stem + "-compared.json").read_text())
+    floor = compared["comparisons"]["floor"]
+    assert floor["returncode"] == 0 and floor["wall_ratio"] == pytest.approx(pipeline / floor["wall_s"], rel=1e-2)
+    assert compared["targets"]["overhead_vs_floor"]["value"] == floor["wall_ratio"]
+    assert compared["comparisons"]["pandas"] == c["pandas"], "comparisons not asked for are kept as they were"
+    assert all(v["floor"] and v["pipeline"] for v in floor["parity"].values()), floor["parity"]
+    afterwards = compared["comparisons_afterwards"]
+    assert afterwards["landing_includes_held_back_day"] is ("status" not in c["incremental"])
+    assert afterwards["pipeline_results"] == str(files[0]) and "overhead:" in again.stdout
+
 
 def test_suites_are_timed_whole_and_on_the_newest_writes_of_a_built_warehouse(built_warehouse, tmp_path):
     out = tmp_path / "suites.json"
