@@ -230,19 +230,8 @@ def run(scale: Scale, seed: int, root: Path, skip: set[str], keep_run_dir: bool 
     result["data"]["rows"] = _row_counts(run_dir / "warehouse.duckdb")
     progress()
     c = result["comparisons"]
-    if "floor" not in skip:
-        _say("SQL floor")
-        c["floor"] = {**compare_floor(run_dir, env, logs)}
-        c["floor"].update(report.overhead(stages_out, c["floor"]))
-        progress()
-    if "pandas" not in skip:
-        _say("customer marts: DuckDB SQL vs pandas")
-        c["pandas"] = compare_pandas(run_dir, env, logs, pandas_memory_cap_mib)
-        progress()
-    if "clv" not in skip:
-        _say("CLV: ml.clv vs lifetimes")
-        c["clv"] = compare_clv(run_dir, env, logs)
-        progress()
+    make_comparisons(run_dir, env, logs, stages_out, {"floor", "pandas", "clv"} - skip, pandas_memory_cap_mib, c,
+                     progress)
     if "incremental" not in skip:
         _say("daily run vs full build")
         c["incremental"] = compare_incremental(run_dir, env, logs, stages_out, listing["present"],
@@ -254,6 +243,24 @@ def run(scale: Scale, seed: int, root: Path, skip: set[str], keep_run_dir: bool 
     if not keep_run_dir:
         shutil.rmtree(run_dir, ignore_errors=True)
     return result
+
+
+def make_comparisons(run_dir: Path, env, logs: Path, stages_out: dict, wanted: set[str],
+                     pandas_memory_cap_mib: float | None, comparisons: dict, checkpoint) -> None:
+    """The floor, pandas and CLV comparisons in ``wanted``, into ``comparisons``; ``checkpoint()`` after each."""
+    if "floor" in wanted:
+        _say("SQL floor")
+        comparisons["floor"] = {**compare_floor(run_dir, env, logs)}
+        comparisons["floor"].update(report.overhead(stages_out, comparisons["floor"]))
+        checkpoint()
+    if "pandas" in wanted:
+        _say("customer marts: DuckDB SQL vs pandas")
+        comparisons["pandas"] = compare_pandas(run_dir, env, logs, pandas_memory_cap_mib)
+        checkpoint()
+    if "clv" in wanted:
+        _say("CLV: ml.clv vs lifetimes")
+        comparisons["clv"] = compare_clv(run_dir, env, logs)
+        checkpoint()
 
 
 def compare_afterwards(results_file: Path, root: Path, only: set[str], pandas_memory_cap_mib: float | None = None,
@@ -277,19 +284,8 @@ def compare_afterwards(results_file: Path, root: Path, only: set[str], pandas_me
     result["comparisons_afterwards"] = {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                         "code": _code(), "pipeline_results": str(results_file),
                                         "landing_includes_held_back_day": held_back_again}
-    c = result["comparisons"]
-    if "floor" in only:
-        _say("SQL floor")
-        c["floor"] = {**compare_floor(run_dir, env, logs)}
-        c["floor"].update(report.overhead(result["stages"], c["floor"]))
-        checkpoint(result)
-    if "pandas" in only:
-        _say("customer marts: DuckDB SQL vs pandas")
-        c["pandas"] = compare_pandas(run_dir, env, logs, pandas_memory_cap_mib)
-        checkpoint(result)
-    if "clv" in only:
-        _say("CLV: ml.clv vs lifetimes")
-        c["clv"] = compare_clv(run_dir, env, logs)
+    make_comparisons(run_dir, env, logs, result["stages"], only, pandas_memory_cap_mib, result["comparisons"],
+                     lambda: checkpoint(result))
     result["targets"] = report.judge(result)
     result["comparisons_afterwards"]["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     checkpoint(result)
