@@ -4,7 +4,8 @@ The parent measures this process (and dbt, its child). It runs the same Definiti
 resources and executor as ``python -m orchestration build``, on a job limited to the
 part's selection; `--list` prints which parts are present (as JSON) and exits.
 A part with delivery-date partitions runs over ``--from``..``--to`` in one run (a single-run
-backfill), by default every delivery date in the landing zone (the full build).
+backfill), by default every delivery date in the landing zone (the full build). A checks part
+given one date runs in that day's partition, as the suites do inside the daily run.
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ def main(argv=None) -> int:
             partition_key = first
         else:
             tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+    elif args.part.startswith("checks:") and args.date_from and args.date_to in (None, args.date_from):
+        # A checks-only job has no partitions of its own, but in production the suites run inside the
+        # partitioned daily run and validate the rows it wrote; the run's partition tag is what they read.
+        tags = {"dagster/partition": args.date_from}
     result = resolved.execute_in_process(instance=dg.DagsterInstance.get(), run_config=run_config,
                                          raise_on_error=False, partition_key=partition_key, tags=tags)
     if args.timings_out:
