@@ -137,10 +137,14 @@ class ChurnModel:
 
 
 def _calibrated(estimator, X, y, seed: int, method: str) -> CalibratedClassifierCV:
-    # Cross-fitted calibration: each calibrator sees only predictions made on folds
-    # its model was not trained on, so probabilities are not overconfident.
+    # Cross-fitted calibration: the calibrator is fitted on out-of-fold predictions (each made by a
+    # model that did not see the customer), so probabilities are not overconfident. One model fitted
+    # on all rows then scores (ensemble=False), not the five fold models: every customer is scored
+    # every day, and five gradient-boosting models cost five times the prediction. At bench scale L
+    # (667k validation customers) scoring took 14 s of CPU instead of 49, fitting 276 s instead of 250,
+    # for the same AUC (0.857) and Brier score (0.110) and a PR-AUC of 0.669 instead of 0.673.
     cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
-    return CalibratedClassifierCV(estimator, method=method, cv=cv).fit(X, y)
+    return CalibratedClassifierCV(estimator, method=method, cv=cv, ensemble=False).fit(X, y)
 
 
 def fit_churn_models(

@@ -135,16 +135,19 @@ def test_each_model_records_a_run_and_metrics_in_dagster(built_warehouse, instan
 
 
 def _shuffle_recent_orders(database, since):
-    """Reassign every order from ``since`` on to a random customer: future purchases stop depending on the past."""
+    """Reassign every order from ``since`` on to a customer drawn at random from all customers: future purchases
+    stop depending on the past. (Permuting the recent buyers' keys instead would keep who buys often buying often,
+    a signal a good model still finds.)"""
     import duckdb
 
     with duckdb.connect(str(database)) as con:
         con.execute(f"""
             create or replace temp table shuffled as
-            with recent as (select order_id, customer_key from marts.fct_orders where order_date >= date '{since}'),
-            ids as (select customer_key, row_number() over (order by hash(order_id || ':shuffle')) as rn from recent),
-            rows_ as (select order_id, row_number() over (order by order_id) as rn from recent)
-            select rows_.order_id, ids.customer_key from rows_ join ids using (rn)""")
+            with recent as (select order_id from marts.fct_orders where order_date >= date '{since}'),
+            customers as (select customer_key, row_number() over (order by customer_key) - 1 as i,
+                                 count(*) over () as n from marts.dim_customers)
+            select recent.order_id, customers.customer_key
+            from recent join customers on customers.i = hash(recent.order_id || ':shuffle') % customers.n""")
         con.execute("update marts.fct_orders o set customer_key = s.customer_key from shuffled s where o.order_id = s.order_id")
 
 
