@@ -23,14 +23,26 @@ customers as (
 -- A cookie is attributed to a customer only when exactly one customer ever
 -- logged in on it; a shared device (several logins) stays unattributed rather
 -- than guessed.
+-- Counted over distinct (cookie, customer) pairs rather than with count(distinct): the same numbers,
+-- but two plain group-bys cost DuckDB about half the CPU of a distinct aggregate over every event.
+cookie_customers as (
+    select
+        anonymous_id,
+        customer_key,
+        min(occurred_at) as first_seen_at,
+        max(occurred_at) as last_seen_at
+    from web_events
+    group by anonymous_id, customer_key
+),
+
 cookie_logins as (
     select
         anonymous_id,
-        min(occurred_at) as first_seen_at,
-        max(occurred_at) as last_seen_at,
-        count(distinct customer_key) as matched_customer_count,
+        min(first_seen_at) as first_seen_at,
+        max(last_seen_at) as last_seen_at,
+        count(customer_key) as matched_customer_count,
         max(customer_key) as any_customer_key
-    from web_events
+    from cookie_customers
     group by anonymous_id
 ),
 
