@@ -43,29 +43,42 @@ days as (
     where numbers.n <= {{ dbt.datediff('bounds.first_day', 'bounds.last_day', 'day') }}
 ),
 
+-- One row per customer and purchase day feeds both the day's customer counts and the
+-- activity intervals below: plain group-bys over it instead of count(distinct) over every order.
+customer_days as (
+    select
+        customer_key,
+        order_date,
+        count(*) as orders,
+        sum(case when is_completed then 1 else 0 end) as completed_orders,
+        sum(net_revenue) as net_revenue
+    from counted
+    group by customer_key, order_date
+),
+
 customer_firsts as (
     select
         customer_key,
         min(order_date) as first_purchase_date
-    from counted
+    from customer_days
     group by customer_key
 ),
 
 daily_orders as (
     select
-        counted.order_date as date_day,
-        count(*) as orders,
-        sum(case when counted.is_completed then 1 else 0 end) as completed_orders,
-        sum(counted.net_revenue) as net_revenue,
-        count(distinct counted.customer_key) as purchasing_customers,
-        count(distinct case when customer_firsts.first_purchase_date = counted.order_date
-            then counted.customer_key end) as new_customers,
-        count(distinct case when customer_firsts.first_purchase_date < counted.order_date
-            then counted.customer_key end) as returning_customers
-    from counted
+        customer_days.order_date as date_day,
+        sum(customer_days.orders) as orders,
+        sum(customer_days.completed_orders) as completed_orders,
+        sum(customer_days.net_revenue) as net_revenue,
+        count(*) as purchasing_customers,
+        sum(case when customer_firsts.first_purchase_date = customer_days.order_date then 1 else 0 end)
+            as new_customers,
+        sum(case when customer_firsts.first_purchase_date < customer_days.order_date then 1 else 0 end)
+            as returning_customers
+    from customer_days
     inner join customer_firsts
-        on counted.customer_key = customer_firsts.customer_key
-    group by counted.order_date
+        on customer_days.customer_key = customer_firsts.customer_key
+    group by customer_days.order_date
 ),
 
 -- Active / not-churned status per customer is a set of day intervals that
@@ -77,7 +90,7 @@ purchase_days as (
         customer_key,
         order_date as purchase_date,
         lead(order_date) over (partition by customer_key order by order_date) as next_purchase_date
-    from (select distinct customer_key, order_date from counted) as distinct_days
+    from customer_days
 ),
 
 intervals as (
