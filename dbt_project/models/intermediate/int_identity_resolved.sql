@@ -24,7 +24,8 @@ customers as (
 -- logged in on it; a shared device (several logins) stays unattributed rather
 -- than guessed.
 -- Counted over distinct (cookie, customer) pairs rather than with count(distinct): the same numbers,
--- but two plain group-bys cost DuckDB about half the CPU of a distinct aggregate over every event.
+-- but two plain group-bys cost DuckDB about a third less CPU than a distinct aggregate over every
+-- event (28 s against 19 s at bench scale L).
 cookie_customers as (
     select
         anonymous_id,
