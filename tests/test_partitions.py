@@ -43,7 +43,9 @@ FACTS = (dg.AssetKey(["staging", "stg_shop__orders"]), dg.AssetKey(["staging", "
          dg.AssetKey(["marts", "fct_orders"]), dg.AssetKey(["marts", "fct_order_items"]))
 CLICKSTREAM = (dg.AssetKey(["staging", "stg_web__events"]), dg.AssetKey(["intermediate", "int_web_events_sessionized"]),
                dg.AssetKey(["intermediate", "int_identity_resolved"]), dg.AssetKey(["marts", "fct_sessions"]))
-PARTITIONED_KEYS = [*(dg.AssetKey(["raw", s]) for s in PARTITIONED_SOURCES), *FACTS, *CLICKSTREAM]
+EVENT_STAGING = (dg.AssetKey(["staging", "stg_marketing__campaign_events"]),
+                 dg.AssetKey(["staging", "stg_helpdesk__support_tickets"]))
+PARTITIONED_KEYS = [*(dg.AssetKey(["raw", s]) for s in PARTITIONED_SOURCES), *FACTS, *CLICKSTREAM, *EVENT_STAGING]
 
 
 @pytest.fixture(scope="module")

@@ -1,3 +1,9 @@
+-- Stored, not a view: the customer models (profiles, dim_customers, identity resolution, the CRM
+-- snapshot, dim_date), the model inputs, the privacy scans and eleven column tests read it; as a view
+-- each of them re-ran the de-duplication over every CRM version. Rebuilt whole every run (not incremental:
+-- the CRM is read whole); an erasure deletes the person from it as from every built table before dbt runs.
+{{ config(materialized='table') }}
+
 with
 
 source as (

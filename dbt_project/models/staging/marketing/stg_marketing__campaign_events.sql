@@ -1,7 +1,23 @@
+-- Stored, not a view: the experiment results and the column tests read every touch; as a view each
+-- of them re-ran the de-duplication window over all of raw.campaign_events, every day.
+-- Incremental (macros/incremental.sql): a run re-stages only the touches with a raw row loaded since
+-- the last build or delivered in the partition window, from every raw version of those touches.
+-- Touches that raw event retention deleted leave with the post-hook.
+{{
+    config(
+        materialized='incremental',
+        unique_key='campaign_event_id',
+        incremental_strategy=incremental_strategy_for_target(),
+        on_schema_change='append_new_columns',
+        tags=['delivery_partitioned'],
+        post_hook="{{ delete_rows_older_than_input('occurred_at', source('marketing', 'campaign_events'), 'occurred_at') }}"
+    )
+}}
+
 with
 
 source as (
-    select * from {{ source('marketing', 'campaign_events') }}
+    {{ raw_versions_of_changed_keys(source('marketing', 'campaign_events'), 'event_id') }}
 ),
 
 -- Restricted map to the pseudonymous key: nothing after staging sees the CRM id.
@@ -28,4 +44,5 @@ final as (
         on {{ clean_string('latest.customer_id') }} = pseudonyms.customer_id
 )
 
-select * from final
+-- when this run wrote the row: a partitioned run's dbt tests read these (macros/tests_on_changed_rows.sql)
+select *, {{ built_at() }} as _built_at from final
