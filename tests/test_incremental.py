@@ -215,14 +215,17 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
 
 
 def _closest_visits(database: Path, after: datetime) -> tuple[str, datetime, datetime]:
-    """The cookie with two consecutive visits closest apart, after ``after``: (cookie, end of one, start of the next)."""
+    """Of the cookies first seen after ``after``, the one with two consecutive visits closest apart that are not its
+    first: (cookie, end of one, start of the next)."""
     with duckdb.connect(str(database), read_only=True) as con:
         return con.execute("""
             select anonymous_id, ended_at, next_started_at from (
                 select anonymous_id, ended_at,
-                       lead(started_at) over (partition by anonymous_id order by started_at) as next_started_at
+                       lead(started_at) over (partition by anonymous_id order by started_at) as next_started_at,
+                       lag(started_at) over (partition by anonymous_id order by started_at) as previous_started_at,
+                       min(started_at) over (partition by anonymous_id) as first_started_at
                 from marts.fct_sessions)
-            where next_started_at is not null and ended_at > ?
+            where next_started_at is not null and previous_started_at is not null and first_started_at > ?
             order by next_started_at - ended_at, anonymous_id limit 1""", [after]).fetchone()
 
 
@@ -283,11 +286,20 @@ def test_clickstream_incremental_equals_full_refresh_after_late_events_and_reten
     twin = tmp_path / "twin" / "warehouse.duckdb"
     twin.parent.mkdir()
     shutil.copy2(db, twin)
+    with duckdb.connect(str(db), read_only=True) as con:
+        built_before = con.execute("select max(_built_at) from intermediate.int_web_events_sessionized").fetchone()[0]
     build_clickstream(db)
     build_clickstream(twin, "--full-refresh")
     incremental, full = digests(db, CLICKSTREAM), digests(twin, CLICKSTREAM)
     assert incremental == full
     assert incremental != before
+    # The bridged cookie was re-cut from the first visit the bridge joins: its earlier visits kept their rows.
+    with duckdb.connect(str(db), read_only=True) as con:
+        kept_until, recut_from = con.execute(
+            "select max(occurred_at) filter (_built_at <= ?), min(occurred_at) filter (_built_at > ?) "
+            "from intermediate.int_web_events_sessionized where anonymous_id = ?",
+            [built_before, built_before, cookie]).fetchone()
+    assert kept_until is not None and kept_until < recut_from <= ended_at
 
     assert _visits(db, cookie, since=retention_cut) == visits_before - 1
     assert _visits(db, "A-NEW-COOKIE") == 1
@@ -304,13 +316,14 @@ def test_clickstream_incremental_equals_full_refresh_after_late_events_and_reten
     assert digests(db, CLICKSTREAM) == full
 
 
-def test_clickstream_models_replace_whole_cookies_only_on_duckdb():
-    """Per-cookie replacement needs delete+insert; other adapters rebuild the sessionised models whole."""
+def test_clickstream_models_replace_cookies_rows_only_on_duckdb():
+    """Replacing part of a cookie's rows needs delete+insert; other adapters rebuild the sessionised models whole."""
     macro = (PROJECT_ROOT / "dbt_project" / "macros" / "incremental.sql").read_text()
     assert "'incremental' if target.type == 'duckdb' else 'table'" in macro
-    for path in ("intermediate/int_web_events_sessionized.sql", "marts/fct_sessions.sql"):
+    for path, key in (("intermediate/int_web_events_sessionized.sql", "event_id"), ("marts/fct_sessions.sql", "anonymous_id")):
         sql = (PROJECT_ROOT / "dbt_project" / "models" / path).read_text()
-        assert "materialized=per_cookie_materialization()" in sql and "unique_key='anonymous_id'" in sql
+        assert "materialized=per_cookie_materialization()" in sql and f"unique_key='{key}'" in sql
+        assert "incremental_strategy='delete+insert'" in sql
 
 
 # Campaign touches and tickets: staged incrementally, read by marts rebuilt whole.

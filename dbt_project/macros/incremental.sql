@@ -53,11 +53,13 @@
   incremental too, so a daily run costs what the day's events touch, not the whole history.
 
   Staging is keyed by event_id like the facts. Sessions are not: a late event can join two
-  visits of a cookie or split one, which renumbers that cookie's later sessions, so both
-  sessionised models recompute every event of each affected cookie (anonymous_id) and replace
-  the cookie's rows as a whole. Only delete+insert replaces a set of rows by a non-unique key
-  (merge needs a unique one), so these two are incremental on DuckDB and rebuilt whole as tables
-  on other adapters.
+  visits of a cookie or split one, which renumbers that cookie's later sessions. The sessionised
+  events re-cut each affected cookie from its first visit that can change (the visits that ended
+  more than the timeout before its earliest change stay as they are) and replace those events'
+  rows; fct_sessions recomputes every visit of each affected cookie and replaces the cookie's rows
+  as a whole (anonymous_id). Only delete+insert replaces a set of rows by a non-unique key (merge
+  needs a unique one), and only it leaves the kept visits alone while their renumbered successors
+  are replaced, so these two are incremental on DuckDB and rebuilt whole as tables on other adapters.
 #}
 {% macro per_cookie_materialization() -%}
     {{ return('incremental' if target.type == 'duckdb' else 'table') }}

@@ -1,10 +1,10 @@
 -- Stored, not a view: fct_sessions, the funnel and the tests read it; as a view each would re-sort
--- every event. Incremental per cookie on DuckDB (macros/incremental.sql): a run re-cuts every event
--- of the cookies with new events (or with events that retention removed) and replaces their rows.
+-- every event. Incremental on DuckDB (macros/incremental.sql): a run re-cuts each affected cookie's
+-- events from its first session that can change and replaces those rows, keyed by event_id.
 {{
     config(
         materialized=per_cookie_materialization(),
-        unique_key='anonymous_id',
+        unique_key='event_id',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
         tags=['delivery_partitioned'],
@@ -18,17 +18,89 @@
 with
 
 {% if is_incremental() %}
-changed_cookies as (
-    {{ changed_cookies(ref('stg_web__events'), '_loaded_at', 'occurred_at', 'occurred_at') }}
+-- The events staged since this table's watermark: new ones and new versions of old ones.
+changed_events as (
+    select event_id, anonymous_id, occurred_at
+    from {{ ref('stg_web__events') }}
+    where {{ loaded_since_last_build('_loaded_at') }}
 ),
-{% endif %}
+
+-- The earliest moment each affected cookie's visits can change: a changed event's time, the
+-- place an event held before it changed (a re-delivery may move it in time or to another
+-- cookie), or the cookie's very start when retention removed part of its history (every
+-- later visit renumbers).
+change_points as (
+    select anonymous_id, min(changed_at) as changed_at
+    from (
+        select anonymous_id, occurred_at as changed_at
+        from changed_events
+        union all
+        select previous.anonymous_id, previous.occurred_at
+        from {{ this }} as previous
+        inner join changed_events
+            on previous.event_id = changed_events.event_id
+        union all
+        select anonymous_id, cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }})
+        from {{ this }}
+        where occurred_at < (select min(occurred_at) from {{ ref('stg_web__events') }})
+    ) as changes
+    group by anonymous_id
+),
+
+previous_sessions as (
+    select
+        anonymous_id,
+        session_number,
+        min(occurred_at) as started_at,
+        max(occurred_at) as ended_at
+    from {{ this }}
+    where anonymous_id in (select anonymous_id from change_points)
+    group by anonymous_id, session_number
+),
+
+-- A visit that ended more than the timeout before the change point stays as it is: whatever event
+-- comes next, old or new, is more than the timeout away. The first visit that ends later, and every
+-- visit after it, is cut again from its first event (a new cookie's first session is 1).
+recut_points as (
+    select
+        change_points.anonymous_id,
+        coalesce(
+            min(case when previous_sessions.ended_at >= {{ dbt.dateadd('second', -timeout_seconds, 'change_points.changed_at') }}
+                     then previous_sessions.session_number end),
+            max(previous_sessions.session_number) + 1,
+            1
+        ) as first_session_number,
+        least(
+            change_points.changed_at,
+            coalesce(
+                min(case when previous_sessions.ended_at >= {{ dbt.dateadd('second', -timeout_seconds, 'change_points.changed_at') }}
+                         then previous_sessions.started_at end),
+                change_points.changed_at
+            )
+        ) as recut_from
+    from change_points
+    left join previous_sessions
+        on change_points.anonymous_id = previous_sessions.anonymous_id
+    group by change_points.anonymous_id, change_points.changed_at
+),
 
 events as (
-    select * from {{ ref('stg_web__events') }}
-    {% if is_incremental() %}
-    where anonymous_id in (select anonymous_id from changed_cookies)
-    {% endif %}
+    select
+        staged.*,
+        recut_points.first_session_number
+    from {{ ref('stg_web__events') }} as staged
+    inner join recut_points
+        on staged.anonymous_id = recut_points.anonymous_id
+        and staged.occurred_at >= recut_points.recut_from
 ),
+{% else %}
+events as (
+    select
+        staged.*,
+        cast(1 as {{ dbt.type_bigint() }}) as first_session_number
+    from {{ ref('stg_web__events') }} as staged
+),
+{% endif %}
 
 -- Sessions are cut per cookie (anonymous_id), not per customer: a login in the
 -- middle of a visit must not split it, and the events before the login belong
@@ -58,7 +130,7 @@ flagged as (
 numbered as (
     select
         flagged.*,
-        sum(is_session_start) over (
+        first_session_number - 1 + sum(is_session_start) over (
             partition by anonymous_id order by occurred_at, event_id
             rows between unbounded preceding and current row
         ) as session_number
