@@ -69,6 +69,17 @@ def digests(database: Path, tables: tuple[str, ...] = FACTS) -> dict[str, tuple[
     return {t: table_digest(database, t) for t in tables}
 
 
+def build_incrementally_and_from_scratch(database: Path, tmp_path: Path, build, tables: tuple[str, ...]):
+    """Builds ``database`` incrementally and a copy of it with ``--full-refresh``, from the same raw data:
+    the digests of ``tables`` in each."""
+    twin = tmp_path / "twin" / "warehouse.duckdb"
+    twin.parent.mkdir()
+    shutil.copy2(database, twin)
+    build(database)
+    build(twin, "--full-refresh")
+    return digests(database, tables), digests(twin, tables)
+
+
 def write_csv(path: Path, source: str, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     names = SOURCES[source].column_names
@@ -138,14 +149,7 @@ def test_incremental_equals_full_refresh_after_late_file_and_status_update(wareh
     ])
     load(data_dir, "orders", "order_items")
 
-    # The full-refresh twin gets exactly the same raw data.
-    twin = tmp_path / "twin" / "warehouse.duckdb"
-    twin.parent.mkdir()
-    shutil.copy2(db, twin)
-
-    build_facts(db)
-    build_facts(twin, "--full-refresh")
-    incremental, full = digests(db), digests(twin)
+    incremental, full = build_incrementally_and_from_scratch(db, tmp_path, build_facts, FACTS)
     assert incremental == full
     assert incremental != before
 
@@ -283,14 +287,9 @@ def test_clickstream_incremental_equals_full_refresh_after_late_events_and_reten
         deleted = apply_retention(con, 730, cutoff_today, "test-retention")
     assert deleted[0].table == "raw.web_events" and deleted[0].rows_deleted > 0
 
-    twin = tmp_path / "twin" / "warehouse.duckdb"
-    twin.parent.mkdir()
-    shutil.copy2(db, twin)
     with duckdb.connect(str(db), read_only=True) as con:
         built_before = con.execute("select max(_built_at) from intermediate.int_web_events_sessionized").fetchone()[0]
-    build_clickstream(db)
-    build_clickstream(twin, "--full-refresh")
-    incremental, full = digests(db, CLICKSTREAM), digests(twin, CLICKSTREAM)
+    incremental, full = build_incrementally_and_from_scratch(db, tmp_path, build_clickstream, CLICKSTREAM)
     assert incremental == full
     assert incremental != before
     # The bridged cookie was re-cut from the first visit the bridge joins: its earlier visits kept their rows.
@@ -379,12 +378,7 @@ def test_campaign_and_ticket_staging_incremental_equals_full_refresh(warehouse_c
                                                                     "test-retention")}
     assert deleted["raw.campaign_events"] > 0
 
-    twin = tmp_path / "twin" / "warehouse.duckdb"
-    twin.parent.mkdir()
-    shutil.copy2(db, twin)
-    build_event_staging(db)
-    build_event_staging(twin, "--full-refresh")
-    incremental, full = digests(db, EVENT_STAGING), digests(twin, EVENT_STAGING)
+    incremental, full = build_incrementally_and_from_scratch(db, tmp_path, build_event_staging, EVENT_STAGING)
     assert incremental == full
     assert incremental != before
 
