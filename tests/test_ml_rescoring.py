@@ -80,13 +80,15 @@ def _change_inputs(database) -> dict[str, set]:
         con.execute("update b set customer_key = 'new-customer-without-orders'")
         con.execute("delete from marts.dim_customers where customer_key = ?", [c])
         con.execute("insert into marts.dim_customers select * from b")
-        # a survey comment reworded, a ticket gone (their staging models are views over raw)
+        # a survey comment reworded (its staging is a view over raw), a ticket gone (from raw and from the tables
+        # built on it, as an erasure deletes it)
         survey = q("select min(response_id) from staging.stg_survey__responses where nullif(trim(comment), '') is not null")[0][0]
         con.execute("update raw.survey_responses set comment = 'terrible, slow and broken' where trim(response_id) = ?",
                     [survey])
         ticket = q("select min(ticket_id) from staging.stg_helpdesk__support_tickets "
                    "where nullif(trim(description), '') is not null")[0][0]
         con.execute("delete from raw.support_tickets where trim(ticket_id) = ?", [ticket])
+        con.execute("delete from staging.stg_helpdesk__support_tickets where ticket_id = ?", [ticket])
         con.execute("delete from marts.fct_support_tickets where ticket_id = ?", [ticket])
     return {"rescored_customers": {a, d, "new-customer-without-orders"}, "removed_customers": {c},
             "rescored_texts": {f"survey:{survey}"}, "removed_texts": {f"ticket:{ticket}"}}
