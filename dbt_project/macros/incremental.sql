@@ -58,8 +58,9 @@
   more than the timeout before its earliest change stay as they are) and replace those events'
   rows; fct_sessions recomputes every visit of each affected cookie and replaces the cookie's rows
   as a whole (anonymous_id). Only delete+insert replaces a set of rows by a non-unique key (merge
-  needs a unique one), and only it leaves the kept visits alone while their renumbered successors
-  are replaced, so these two are incremental on DuckDB and rebuilt whole as tables on other adapters.
+  needs a unique one). The sessionised events are keyed by event_id, which a merge format could
+  take (not tried), but they go with fct_sessions: both incremental on DuckDB and rebuilt whole as
+  tables on other adapters.
 #}
 {% macro per_cookie_materialization() -%}
     {{ return('incremental' if target.type == 'duckdb' else 'table') }}
