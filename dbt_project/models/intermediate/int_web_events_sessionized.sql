@@ -51,7 +51,6 @@ previous_sessions as (
     select
         anonymous_id,
         session_number,
-        min(occurred_at) as started_at,
         max(occurred_at) as ended_at
     from {{ this }}
     where anonymous_id in (select anonymous_id from change_points)
@@ -59,29 +58,18 @@ previous_sessions as (
 ),
 
 -- A visit that ended more than the timeout before the change point stays as it is: whatever event
--- comes next, old or new, is more than the timeout away. The first visit that ends later, and every
--- visit after it, is cut again from its first event (a new cookie's first session is 1).
+-- comes next, old or new, is more than the timeout away. Every event after the last kept visit is
+-- cut again, numbered on from it (a cookie with no kept visit starts at 1).
 recut_points as (
     select
         change_points.anonymous_id,
-        coalesce(
-            min(case when previous_sessions.ended_at >= {{ dbt.dateadd('second', -timeout_seconds, 'change_points.changed_at') }}
-                     then previous_sessions.session_number end),
-            max(previous_sessions.session_number) + 1,
-            1
-        ) as first_session_number,
-        least(
-            change_points.changed_at,
-            coalesce(
-                min(case when previous_sessions.ended_at >= {{ dbt.dateadd('second', -timeout_seconds, 'change_points.changed_at') }}
-                         then previous_sessions.started_at end),
-                change_points.changed_at
-            )
-        ) as recut_from
+        coalesce(max(kept.session_number), 0) + 1 as first_session_number,
+        max(kept.ended_at) as kept_until
     from change_points
-    left join previous_sessions
-        on change_points.anonymous_id = previous_sessions.anonymous_id
-    group by change_points.anonymous_id, change_points.changed_at
+    left join previous_sessions as kept
+        on change_points.anonymous_id = kept.anonymous_id
+        and kept.ended_at < {{ dbt.dateadd('second', -timeout_seconds, 'change_points.changed_at') }}
+    group by change_points.anonymous_id
 ),
 
 events as (
@@ -91,7 +79,7 @@ events as (
     from {{ ref('stg_web__events') }} as staged
     inner join recut_points
         on staged.anonymous_id = recut_points.anonymous_id
-        and staged.occurred_at >= recut_points.recut_from
+    where recut_points.kept_until is null or staged.occurred_at > recut_points.kept_until
 ),
 {% else %}
 events as (
