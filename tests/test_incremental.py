@@ -105,14 +105,19 @@ def warehouse_copy(built_warehouse, tmp_path) -> Path:
     return data_dir
 
 
-def _existing_orders(database: Path, status: str, n: int) -> list[dict]:
+def _raw_rows(database: Path, table: str, where: str, params: list | None = None) -> list[dict]:
+    """Raw rows as a feed delivered them (without the load metadata), ready to land again."""
     with duckdb.connect(str(database), read_only=True) as con:
-        cur = con.execute(
-            "select * exclude (_batch_id, _source_file, _source_row, _loaded_at) from raw.orders "
-            "where order_id in (select order_id from marts.fct_orders where status = ? order by order_id limit ?)",
-            [status, n])
+        cur = con.execute(f"select * exclude (_batch_id, _source_file, _source_row, _loaded_at) from {table} "
+                          f"where {where}", params or [])
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def _existing_orders(database: Path, status: str, n: int) -> list[dict]:
+    return _raw_rows(database, "raw.orders",
+                     "order_id in (select order_id from marts.fct_orders where status = ? order by order_id limit ?)",
+                     [status, n])
 
 
 def test_incremental_equals_full_refresh_after_late_file_and_status_update(warehouse_copy, tmp_path):
@@ -332,14 +337,6 @@ EVENT_STAGING = ("staging.stg_marketing__campaign_events", "staging.stg_helpdesk
 
 def build_event_staging(database: Path, *extra: str) -> None:
     dbt(database, "build", "--select", "+experiment_results", "+fct_support_tickets", *extra)
-
-
-def _raw_rows(database: Path, table: str, where: str) -> list[dict]:
-    with duckdb.connect(str(database), read_only=True) as con:
-        cur = con.execute(f"select * exclude (_batch_id, _source_file, _source_row, _loaded_at) from {table} "
-                          f"where {where}")
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
 def test_campaign_and_ticket_staging_incremental_equals_full_refresh(warehouse_copy, tmp_path):
