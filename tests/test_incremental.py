@@ -32,7 +32,7 @@ from orchestration.defs.privacy.retention import apply_retention
 # The incremental order chain: staging keeps the latest version of each order and line, the
 # order-line totals and both facts recompute the changed orders.
 FACTS = ("staging.stg_shop__orders", "staging.stg_shop__order_items", "intermediate.int_order_lines_totaled",
-         "marts.fct_orders", "marts.fct_order_items")
+         "marts.fct_orders", "marts.fct_order_items", "intermediate.int_customer_purchases")
 ORDER_MODELS = {"stg_shop__orders": "staging/shop", "stg_shop__order_items": "staging/shop",
                 "int_order_lines_totaled": "intermediate", "fct_orders": "marts", "fct_order_items": "marts"}
 DBT = str(Path(sys.executable).with_name("dbt"))
@@ -53,7 +53,7 @@ def dbt(database: Path, *args: str, check: bool = True) -> subprocess.CompletedP
 def build_facts(database: Path, *extra: str) -> None:
     """The incremental facts and everything upstream: they read the shop staging and order-line tables,
     which must be rebuilt from the new raw rows first (as every Dagster run that loads data does)."""
-    dbt(database, "build", "--select", "+fct_orders", "+fct_order_items", *extra)
+    dbt(database, "build", "--select", "+fct_orders", "+fct_order_items", "+int_customer_purchases", *extra)
 
 
 def table_digest(database: Path, table: str) -> tuple[int, str]:
@@ -120,6 +120,23 @@ def _existing_orders(database: Path, status: str, n: int) -> list[dict]:
                      [status, n])
 
 
+def _sole_purchase(database: Path) -> dict:
+    """The raw order of a customer whose one purchase it is (completed)."""
+    return _raw_rows(database, "raw.orders", """order_id = (
+        select min(order_id) from intermediate.int_customer_purchases
+        where status = 'completed' and customer_key in (
+            select customer_key from intermediate.int_customer_purchases group by 1 having count(*) = 1))""")[0]
+
+
+def _purchases(database: Path, order_id: str) -> list[tuple]:
+    """The purchases of the customer who bought ``order_id`` (in the table now): order, number, reactivation."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute("""select order_id, purchase_number, is_reactivation from intermediate.int_customer_purchases
+                              where customer_key = (select customer_key from intermediate.int_customer_purchases
+                                                    where order_id = ?) order by purchase_number""",
+                           [order_id]).fetchall()
+
+
 def test_incremental_equals_full_refresh_after_late_file_and_status_update(warehouse_copy, tmp_path):
     data_dir = warehouse_copy
     db = data_dir / "warehouse.duckdb"
@@ -152,6 +169,19 @@ def test_incremental_equals_full_refresh_after_late_file_and_status_update(wareh
         {"order_id": extra_line_order["order_id"], "line_number": 99, "product_id": product, "quantity": 1,
          "unit_price": "1.00", "ordered_at": str(extra_line_order["ordered_at"])},
     ])
+    # 3. A customer's only purchase is cancelled, and an order of a customer with several purchases is
+    #    re-delivered under another customer: both customers' purchases change although neither has a new row.
+    cancelled = _sole_purchase(db)
+    cancelled.update(status="cancelled", updated_at="2099-01-01 00:00:00")
+    moved = _raw_rows(db, "raw.orders", """order_id = (
+        select min(order_id) from intermediate.int_customer_purchases
+        where status = 'completed' and order_id <> ? and customer_key in (
+            select customer_key from intermediate.int_customer_purchases group by 1 having count(*) > 2))""",
+                      [returned["order_id"]])[0]
+    moved_from = _purchases(db, moved["order_id"])
+    assert len(moved_from) > 1 and moved["customer_id"] != customer
+    moved.update(customer_id=customer, updated_at="2099-01-01 00:00:00")
+    write_csv(landing / "orders" / new_day / "orders_corrections.csv", "orders", [cancelled, moved])
     load(data_dir, "orders", "order_items")
 
     incremental, full = build_incrementally_and_from_scratch(db, tmp_path, build_facts, FACTS)
@@ -159,8 +189,9 @@ def test_incremental_equals_full_refresh_after_late_file_and_status_update(wareh
     assert incremental != before
 
     with duckdb.connect(str(db), read_only=True) as con:
-        # only the three changed orders were recomputed, in every model of the chain
-        changed = {returned["order_id"], "OLATE000001", extra_line_order["order_id"]}
+        # only the changed orders were recomputed, in every model of the chain
+        changed = {returned["order_id"], "OLATE000001", extra_line_order["order_id"], cancelled["order_id"],
+                   moved["order_id"]}
         for table, loaded_at in (("marts.fct_orders", "source_loaded_at"),
                                  ("intermediate.int_order_lines_totaled", "source_loaded_at")):
             recomputed = con.execute(f"select order_id from {table} where {loaded_at} > ?", [watermark]).fetchall()
@@ -172,6 +203,13 @@ def test_incremental_equals_full_refresh_after_late_file_and_status_update(wareh
         assert con.execute("select line_count from marts.fct_orders where order_id = 'OLATE000001'").fetchone()[0] == 1
         assert con.execute("select count(*) from marts.fct_order_items where order_id = ? and line_number = 99",
                            [extra_line_order["order_id"]]).fetchone()[0] == 1
+        assert con.execute("select count(*) from intermediate.int_customer_purchases where order_id = ?",
+                           [cancelled["order_id"]]).fetchone()[0] == 0
+    # the moved order's former buyer has one purchase fewer, numbered again from 1
+    rest = [order for order, _, _ in moved_from if order != moved["order_id"]]
+    assert [(order, number) for order, number, _ in _purchases(db, rest[0])] == \
+        [(order, n) for n, order in enumerate(rest, start=1)]
+    assert moved["order_id"] in [order for order, _, _ in _purchases(db, "OLATE000001")]
 
     # Re-running with nothing new, or re-running a partition window (old and new day), changes nothing.
     build_facts(db)
@@ -184,9 +222,13 @@ def test_incremental_equals_full_refresh_after_late_file_and_status_update(wareh
     # Nothing is rebuilt whole: a mark left on an order no new raw row touches survives a run that
     # loads another status update (a rebuilt table would lose it); the updated order is recomputed.
     # (Its lines are marked nowhere: the update re-delivers no line, so they are rightly not re-staged.)
-    untouched = _existing_orders(db, "completed", 1)[0]["order_id"]
+    with duckdb.connect(str(db), read_only=True) as con:
+        untouched = con.execute("""select min(order_id) from marts.fct_orders where status = 'completed'
+                                   and customer_key <> (select customer_key from marts.fct_orders where order_id = ?)""",
+                                [returned["order_id"]]).fetchone()[0]
     marks = {"staging.stg_shop__orders": "_batch_id = 'mark'", "staging.stg_shop__order_items": "_batch_id = 'mark'",
-             "intermediate.int_order_lines_totaled": "distinct_product_count = -1"}
+             "intermediate.int_order_lines_totaled": "distinct_product_count = -1",
+             "intermediate.int_customer_purchases": "channel = 'mark'"}
     with duckdb.connect(str(db)) as con:
         for table, mark in marks.items():
             marked = [untouched] if table.endswith("order_items") else [untouched, returned["order_id"]]
@@ -326,7 +368,7 @@ def test_clickstream_models_replace_cookies_rows_only_on_duckdb():
     assert "'incremental' if target.type == 'duckdb' else 'table'" in macro
     for path, key in (("intermediate/int_web_events_sessionized.sql", "event_id"), ("marts/fct_sessions.sql", "anonymous_id")):
         sql = (PROJECT_ROOT / "dbt_project" / "models" / path).read_text()
-        assert "materialized=per_cookie_materialization()" in sql and f"unique_key='{key}'" in sql
+        assert "materialized=group_replacing_materialization()" in sql and f"unique_key='{key}'" in sql
         assert "incremental_strategy='delete+insert'" in sql
 
 

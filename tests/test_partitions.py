@@ -40,7 +40,8 @@ from orchestration.settings import DBT_PROJECT_DIR, DEFAULT_PARTITIONS_START_DAT
 
 FACTS = (dg.AssetKey(["staging", "stg_shop__orders"]), dg.AssetKey(["staging", "stg_shop__order_items"]),
          dg.AssetKey(["intermediate", "int_order_lines_totaled"]),
-         dg.AssetKey(["marts", "fct_orders"]), dg.AssetKey(["marts", "fct_order_items"]))
+         dg.AssetKey(["marts", "fct_orders"]), dg.AssetKey(["marts", "fct_order_items"]),
+         dg.AssetKey(["intermediate", "int_customer_purchases"]))
 CLICKSTREAM = (dg.AssetKey(["staging", "stg_web__events"]), dg.AssetKey(["intermediate", "int_web_events_sessionized"]),
                dg.AssetKey(["intermediate", "int_identity_resolved"]), dg.AssetKey(["marts", "fct_sessions"]))
 EVENT_STAGING = (dg.AssetKey(["staging", "stg_marketing__campaign_events"]),

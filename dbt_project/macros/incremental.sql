@@ -60,9 +60,9 @@
   as a whole (anonymous_id). Only delete+insert replaces a set of rows by a non-unique key (merge
   needs a unique one). The sessionised events are keyed by event_id, which a merge format could
   take (not tried), but they go with fct_sessions: both incremental on DuckDB and rebuilt whole as
-  tables on other adapters.
+  tables on other adapters. So does int_customer_purchases, which replaces a customer's rows.
 #}
-{% macro per_cookie_materialization() -%}
+{% macro group_replacing_materialization() -%}
     {{ return('incremental' if target.type == 'duckdb' else 'table') }}
 {%- endmacro %}
 
@@ -130,4 +130,21 @@
         where {{ changed_raw_rows('_loaded_at') }}
     )
     {%- endif %}
+{%- endmacro %}
+
+
+{# Post-hook of int_customer_purchases: delete+insert replaces the rows of each recomputed customer who
+   still has a purchase, so a customer whose only purchases were cancelled, or re-delivered under
+   another customer, keeps rows that no longer exist. Those are exactly the rows older than this run
+   whose order the input rewrote since the previous build. #}
+{% macro delete_rows_of_orders_rebuilt_since(input_relation) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where _built_at < {{ built_at() }}
+      and order_id in (
+          select order_id
+          from {{ input_relation }}
+          where _built_at > (select max(_built_at) from {{ this }} where _built_at < {{ built_at() }})
+      )
+    {%- endif -%}
 {%- endmacro %}

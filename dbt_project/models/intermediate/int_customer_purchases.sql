@@ -1,10 +1,47 @@
--- A table: lifecycle, cohorts, KPIs and preferences read it; as a view each re-ranks every order.
-{{ config(materialized='table') }}
+-- Stored, not a view: lifecycle, cohorts, KPIs and preferences read it; as a view each re-ranks every
+-- order. Incremental per customer on DuckDB (macros/incremental.sql): a customer's purchases are
+-- numbered against each other, so a run renumbers every purchase of each customer with an order
+-- the order-line totals rewrote since this table's last build, and replaces that customer's rows.
+{{
+    config(
+        materialized=group_replacing_materialization(),
+        unique_key='customer_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        tags=['delivery_partitioned'],
+        pre_hook="{{ add_missing_watermark_column('_built_at') }}",
+        post_hook="{{ delete_rows_of_orders_rebuilt_since(ref('int_order_lines_totaled')) }}"
+    )
+}}
 
 with
 
+{% if is_incremental() %}
+-- The orders the order-line totals rewrote since this table's last build, their buyer now, and
+-- their buyer before (an order re-delivered under another customer leaves that customer's
+-- purchases to renumber too).
+rebuilt_orders as (
+    select order_id, customer_key
+    from {{ ref('int_order_lines_totaled') }}
+    where _built_at > (
+        select coalesce(max(_built_at), cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }})) from {{ this }}
+    )
+),
+
+changed_customers as (
+    select customer_key from rebuilt_orders
+    union
+    select previous.customer_key
+    from {{ this }} as previous
+    where previous.order_id in (select order_id from rebuilt_orders)
+),
+{% endif %}
+
 orders as (
     select * from {{ ref('int_order_lines_totaled') }}
+    {% if is_incremental() %}
+    where customer_key in (select customer_key from changed_customers)
+    {% endif %}
 ),
 
 -- A purchase is an order that was not cancelled: a returned order still shows
@@ -62,4 +99,5 @@ final as (
     from sequenced
 )
 
-select * from final
+-- when this run wrote the row: a partitioned run's dbt tests read these (macros/tests_on_changed_rows.sql)
+select *, {{ built_at() }} as _built_at from final

@@ -3,7 +3,7 @@
 -- events from its first session that can change and replaces those rows, keyed by event_id.
 {{
     config(
-        materialized=per_cookie_materialization(),
+        materialized=group_replacing_materialization(),
         unique_key='event_id',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',

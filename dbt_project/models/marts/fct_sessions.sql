@@ -7,7 +7,7 @@
 -- (int_identity_resolved) comes from that cookie's own events, so it only changes with them.
 {{
     config(
-        materialized=per_cookie_materialization(),
+        materialized=group_replacing_materialization(),
         unique_key='anonymous_id',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
