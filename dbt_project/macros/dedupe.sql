@@ -43,10 +43,11 @@
     null-safely, as the window's partitions group nulls together.
 #}
 {% macro duckdb__dedupe_latest(relation, partition_by, order_by=[]) -%}
-    {%- set same_key = [] -%}
+    {%- set same_key_list = [] -%}
     {%- for key in partition_by -%}
-        {%- do same_key.append('repeated._dedupe_key_' ~ loop.index ~ ' is not distinct from ' ~ key) -%}
-    {%- endfor %}
+        {%- do same_key_list.append('repeated._dedupe_key_' ~ loop.index ~ ' is not distinct from ' ~ key) -%}
+    {%- endfor -%}
+    {%- set same_key = same_key_list | join(' and ') %}
     with repeated as (
         select
             {%- for key in partition_by %}
@@ -59,12 +60,12 @@
 
     select *, cast(1 as bigint) as _dedupe_rank
     from {{ relation }}
-    where not exists (select 1 from repeated where {{ same_key | join(' and ') }})
+    where not exists (select 1 from repeated where {{ same_key }})
 
     union all
 
     {{ ranked_latest(relation, partition_by, order_by,
-                     'exists (select 1 from repeated where ' ~ same_key | join(' and ') ~ ')') }}
+                     'exists (select 1 from repeated where ' ~ same_key ~ ')') }}
 {%- endmacro %}
 
 

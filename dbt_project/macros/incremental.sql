@@ -26,12 +26,18 @@
 {%- endmacro %}
 
 
-{# SQL predicate: the row (column _loaded_at) was loaded after the newest load time already in the target. #}
-{% macro loaded_since_last_build(watermark_column) -%}
-    _loaded_at > (
+{# The newest value of a time column already in the target, or a time before any data when it has none. #}
+{% macro last_build_watermark(watermark_column) -%}
+    (
         select coalesce(max({{ watermark_column }}), cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }}))
         from {{ this }}
     )
+{%- endmacro %}
+
+
+{# SQL predicate: the row (column _loaded_at) was loaded after the newest load time already in the target. #}
+{% macro loaded_since_last_build(watermark_column) -%}
+    _loaded_at > {{ last_build_watermark(watermark_column) }}
 {%- endmacro %}
 
 

@@ -23,9 +23,7 @@ with
 rebuilt_orders as (
     select order_id, customer_key
     from {{ ref('int_order_lines_totaled') }}
-    where _built_at > (
-        select coalesce(max(_built_at), cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }})) from {{ this }}
-    )
+    where _built_at > {{ last_build_watermark('_built_at') }}
 ),
 
 changed_customers as (

@@ -3,8 +3,9 @@
 * ``incremental_dbt_facts``: the models tagged ``delivery_partitioned``, partitioned by delivery date
   like the event sources they read: the incremental ones (the order chain ``stg_shop__orders``,
   ``stg_shop__order_items``, ``int_order_lines_totaled``, ``fct_orders`` and ``fct_order_items``, the
-  purchases per customer ``int_customer_purchases``, and the clickstream chain ``stg_web__events``, ``int_web_events_sessionized`` and ``fct_sessions``, the campaign
-  touches ``stg_marketing__campaign_events`` and the tickets ``stg_helpdesk__support_tickets``) and
+  purchases per customer ``int_customer_purchases``, and the clickstream chain ``stg_web__events``,
+  ``int_web_events_sessionized`` and ``fct_sessions``, the campaign touches
+  ``stg_marketing__campaign_events`` and the tickets ``stg_helpdesk__support_tickets``) and
   ``int_identity_resolved``, which sits between clickstream staging and ``fct_sessions``, so a run of
   the partitioned assets alone rebuilds it too.
   A run passes its partition window to dbt as ``--vars`` (``delivery_date_from`` /
