@@ -118,6 +118,37 @@ def test_jsonl_invalid_lines_and_unknown_keys(con, tmp_path):
                        "from raw.survey_responses").fetchone() == (["R1", "R5"], ["很好 great", None])
 
 
+def test_jsonl_lines_are_numbered_per_file_and_blank_or_padded_text_is_read_as_before(con, tmp_path):
+    day = tmp_path / "landing/survey_responses/2026-03-01"
+    day.mkdir(parents=True)
+    good = {"response_id": "R1", "customer_id": "C1", "responded_at": "2026-03-01T08:00:00Z", "nps_score": 9,
+            "comment": "ok"}
+    # one load group of two files: line numbers restart in each file
+    (day / "a.jsonl").write_text("\n".join([
+        json.dumps(good),
+        "{not json",
+        "   " + json.dumps({**good, "response_id": "R2"}),  # padded line: still one JSON object
+    ]) + "\n", encoding="utf-8")
+    (day / "b.jsonl").write_text("\n".join([
+        "\t ",  # whitespace only: not a record in either count
+        json.dumps({**good, "response_id": "R3", "nps_score": " 10 "}),  # padded number text reads as 10
+        json.dumps({**good, "response_id": "R4", "nps_score": " 11 "}),
+        json.dumps({**good, "response_id": "R5", "nps_score": "   "}),  # blank is missing, not unreadable
+    ]) + "\n", encoding="utf-8")
+    result = load_source(con, "survey_responses", tmp_path / "landing")
+    assert (result.rows_landed, result.rows_loaded, result.rows_quarantined) == (6, 3, 3)
+    quarantined = con.execute("select _source_file, _source_row, _reason from quality.quarantine_survey_responses "
+                              "order by 1, 2").fetchall()
+    assert quarantined == [("survey_responses/2026-03-01/a.jsonl", 2, "not a JSON object on one line"),
+                           ("survey_responses/2026-03-01/b.jsonl", 3, "nps_score:  11  is above 10"),
+                           ("survey_responses/2026-03-01/b.jsonl", 4, "missing required nps_score")]
+    loaded = con.execute("select response_id, _source_file, _source_row, nps_score from raw.survey_responses "
+                         "order by 1").fetchall()
+    assert loaded == [("R1", "survey_responses/2026-03-01/a.jsonl", 1, 9),
+                      ("R2", "survey_responses/2026-03-01/a.jsonl", 3, 9),
+                      ("R3", "survey_responses/2026-03-01/b.jsonl", 2, 10)]
+
+
 def test_parquet_range_violations_and_typed_values(con, tmp_path):
     path = tmp_path / "landing/order_items/2026-03-01/i.parquet"
     path.parent.mkdir(parents=True)

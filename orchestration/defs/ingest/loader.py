@@ -46,6 +46,8 @@ SuppressionFilter = Callable[[duckdb.DuckDBPyConnection, str, str], "str | None"
 DEFAULT_GROUP_BYTES = 512 * 1024 * 1024
 DEFAULT_GROUP_RECORDS = 2_000_000
 _UNIT_SEPARATOR = "chr(31)"  # never appears in JSON text, so each line is one field
+# What Python's bytes.strip() strips, so a line is blank here exactly when files.count_records skips it.
+_LINE_SPACE = "' ' || chr(9) || chr(11) || chr(12) || chr(13)"
 
 
 def _q(identifier: str) -> str:
@@ -54,6 +56,12 @@ def _q(identifier: str) -> str:
 
 def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def _trim(expr: str) -> str:
+    """trim(expr), paid only by values with a space at either end: DuckDB's trim walks the whole
+    string, and nearly no landed value has one (trimming each JSONL line cost more than parsing it)."""
+    return f"(case when {expr} like ' %' or {expr} like '% ' then trim({expr}) else {expr} end)"
 
 
 def quarantine_table(source: Source) -> str:
@@ -181,7 +189,7 @@ def _csv_reader_sql(paths: list[str], source: Source, rejects: str) -> str:
     )
 
 
-def _stage_csv(con, source: Source, group, stage: str) -> None:
+def _staged_csv(con, source: Source, group) -> tuple[str, list[str]]:
     """CSV rows as text plus their physical line number; reader rejects are staged too."""
     rejects = f"_rejects_{uuid.uuid4().hex[:8]}"
     reader = _csv_reader_sql([str(f.path) for f in group], source, rejects)
@@ -203,9 +211,9 @@ def _stage_csv(con, source: Source, group, stage: str) -> None:
                       as good_rows_before
             from per_line"""
     )
-    con.execute(
-        f"""create or replace temp table {stage} as
-            with numbered as (
+    con.execute(f"drop table if exists {rejects}; drop table if exists {rejects}_scan")
+    return (
+        f"""with numbered as (
                 select *, _rn - min(_rn) over (partition by filename) + 1 as _rank from _good
             )
             select n.filename, {', '.join('n.' + _q(c.name) for c in source.columns)},
@@ -216,12 +224,12 @@ def _stage_csv(con, source: Source, group, stage: str) -> None:
             union all
             select filename, {', '.join('null' for _ in source.columns)}, line_number,
                    'unreadable CSV line (' || error_type || '): ' || error_message, csv_line
-            from _rej"""
+            from _rej""",
+        ["_good", "_rej"],
     )
-    con.execute(f"drop table if exists {rejects}; drop table if exists {rejects}_scan; drop table _good; drop table _rej")
 
 
-def _stage_jsonl(con, source: Source, group, stage: str) -> None:
+def _staged_jsonl(con, source: Source, group) -> tuple[str, list[str]]:
     paths = ", ".join(_lit(str(f.path)) for f in group)
     reader = (
         f"read_csv([{paths}], columns={{'json_line': 'VARCHAR'}}, header=false, delim={_UNIT_SEPARATOR}, "
@@ -230,42 +238,47 @@ def _stage_jsonl(con, source: Source, group, stage: str) -> None:
     expected_keys = "[" + ", ".join(_lit(c.name) for c in source.columns) + "]"
     json_paths = "[" + ", ".join(_lit("$." + c.name) for c in source.columns) + "]"
     extracted = ", ".join(f"_v[{i + 1}] as {_q(c.name)}" for i, c in enumerate(source.columns))
-    con.execute(
-        f"""create or replace temp table {stage} as
-            with lines as (
-                select filename, row_number() over () as _rn, json_line from {reader}
+    # The lines are stored first, in scan order, so a line's rowid numbers it. Numbering them with
+    # row_number() over () inside the parsing query made all the JSON work behind it single-threaded.
+    con.execute(f"create or replace temp table _lines as select filename, json_line from {reader}")
+    return (
+        f"""with first_lines as (
+                select filename, min(rowid) as _first_rowid from _lines group by filename
             ), numbered as (
-                select filename, json_line, _rn - min(_rn) over (partition by filename) + 1 as _source_row,
+                select filename, json_line, l.rowid - f._first_rowid + 1 as _source_row,
                        -- JSON functions raise on invalid input, so only valid text goes on to them
                        case when json_valid(json_line) then json_line end as _valid_json
-                from lines
+                from _lines l join first_lines f using (filename)
             ), typed as (
-                select *, coalesce(json_type(_valid_json) = 'OBJECT', false) as _is_object from numbered
+                -- valid JSON that starts with a brace is an object; only the rest pays for json_type
+                select *, coalesce(_valid_json like '{{%' or json_type(_valid_json) = 'OBJECT', false) as _is_object
+                from numbered
             ), parsed as (
                 select *,
                        json_extract_string(case when _is_object then _valid_json end, {json_paths}) as _v,
                        list_filter(json_keys(case when _is_object then _valid_json end),
                                    lambda k: not list_contains({expected_keys}, k)) as _unknown
                 from typed
-                where json_line is not null and trim(json_line) <> ''
+                where json_line is not null and (json_line like '{{%' or trim(json_line, {_LINE_SPACE}) <> '')
             )
             select filename, {extracted}, _source_row,
                    case when not _is_object then 'not a JSON object on one line'
                         when len(_unknown) > 0 then 'unknown keys ' || list_aggregate(_unknown, 'string_agg', ', ')
                    end as _structural_error,
                    case when not _is_object or len(_unknown) > 0 then json_line end as _raw_record
-            from parsed"""
+            from parsed""",
+        ["_lines"],
     )
 
 
-def _stage_parquet(con, source: Source, group, stage: str) -> None:
+def _staged_parquet(con, source: Source, group) -> tuple[str, list[str]]:
     paths = ", ".join(_lit(str(f.path)) for f in group)
     cols = ", ".join(f"cast({_q(c.name)} as varchar) as {_q(c.name)}" for c in source.columns)
-    con.execute(
-        f"""create or replace temp table {stage} as
-            select filename, {cols}, file_row_number + 1 as _source_row,
+    return (
+        f"""select filename, {cols}, file_row_number + 1 as _source_row,
                    null::varchar as _structural_error, null::varchar as _raw_record
-            from read_parquet([{paths}], filename=true, file_row_number=true, union_by_name=true)"""
+            from read_parquet([{paths}], filename=true, file_row_number=true, union_by_name=true)""",
+        [],
     )
 
 
@@ -275,16 +288,16 @@ def _stage_parquet(con, source: Source, group, stage: str) -> None:
 def _rule_failures(col: Column) -> list[str]:
     """SQL expressions, each a reason string when the rule fails and NULL otherwise."""
     ref = _q(col.name)
-    present = f"({ref} is not null and trim({ref}) <> '')"
+    present = f"({ref} is not null and {_trim(ref)} <> '')"
     rules = []
     if col.required:
         rules.append(f"case when not {present} then {_lit('missing required ' + col.name)} end")
     if col.type != "string":
         rules.append(
-            f"case when {present} and try_cast(trim({ref}) as {col.sql_type}) is null "
+            f"case when {present} and try_cast({_trim(ref)} as {col.sql_type}) is null "
             f"then {_lit(col.name + ': cannot read ')} || {ref} || {_lit(' as ' + col.type)} end"
         )
-    typed = f"try_cast(trim({ref}) as {col.sql_type})" if col.type != "string" else f"trim({ref})"
+    typed = f"try_cast({_trim(ref)} as {col.sql_type})" if col.type != "string" else _trim(ref)
     if col.allowed:
         allowed = ", ".join(_lit(v) for v in col.allowed)
         rules.append(
@@ -311,7 +324,7 @@ def _typed_value(col: Column) -> str:
     ref = _q(col.name)
     if col.type == "string":
         return f"nullif({ref}, '') as {ref}"
-    return f"cast(nullif(trim({ref}), '') as {col.sql_type}) as {ref}"
+    return f"cast(nullif({_trim(ref)}, '') as {col.sql_type}) as {ref}"
 
 
 # ---------------------------------------------------------------- loading
@@ -442,23 +455,21 @@ def _load_group(con, source: Source, group, hashes, replaced, batch_id: str, res
     for landed in group:
         _check_columns(landed, source)
     landed_counts = {f.relative_path: landing_files.count_records(f) for f in group}
-    rel_by_abs = {str(f.path): f.relative_path for f in group}
-    stage = "_landed"
+    group_files = ", ".join(f"({_lit(str(f.path))}, {_lit(f.relative_path)})" for f in group)
+    staged = {"csv": _staged_csv, "jsonl": _staged_jsonl, "parquet": _staged_parquet}[group[0].file_format]
     con.execute("begin transaction")
     try:
-        if group[0].file_format == "csv":
-            _stage_csv(con, source, group, stage)
-        elif group[0].file_format == "jsonl":
-            _stage_jsonl(con, source, group, stage)
-        else:
-            _stage_parquet(con, source, group, stage)
-        mapping = "map {" + ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in rel_by_abs.items()) + "}"
+        # Staging gives the query of the group's rows (and the temp tables it reads); they are checked as
+        # they are read instead of being stored and then copied.
+        landed_rows, temp_tables = staged(con, source, group)
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         con.execute(
             f"""create or replace temp table _checked as
-                select *, {_reason_sql(source)} as _reason, {mapping}[filename] as _rel, false as _suppressed
-                from {stage}"""
+                select landed.*, {_reason_sql(source)} as _reason, files._rel, false as _suppressed
+                from ({landed_rows}) landed join (values {group_files}) files(filename, _rel) using (filename)"""
         )
+        for name in temp_tables:
+            con.execute(f"drop table {name}")
         suppressed = suppress(con, source.name, "_checked") if suppress else None
         if suppressed:
             con.execute(f"update _checked set _suppressed = true where {suppressed}")
@@ -467,10 +478,12 @@ def _load_group(con, source: Source, group, hashes, replaced, batch_id: str, res
             con.execute(f"delete from {quarantine_table(source)} where _source_file = ?", [rel])
             con.execute("delete from quality.ingest_files where source = ? and source_file = ?", [source.name, rel])
         typed = ", ".join(_typed_value(c) for c in source.columns)
+        # Unsorted: raw rows are read by key, never by position, and sorting the group by file and line
+        # was about half the cost of writing it.
         con.execute(
             f"""insert into {raw_table(source)}
                 select {typed}, ? as _batch_id, _rel as _source_file, _source_row, ? as _loaded_at
-                from _checked where _reason is null and not _suppressed order by _rel, _source_row""",
+                from _checked where _reason is null and not _suppressed""",
             [batch_id, now],
         )
         cols = ", ".join(_q(c.name) for c in source.columns)
@@ -508,7 +521,7 @@ def _load_group(con, source: Source, group, hashes, replaced, batch_id: str, res
             )
             outcomes.append(FileOutcome(landed.relative_path, "loaded", rows_landed, loaded, quarantined,
                                         rows_suppressed=suppressed_rows))
-        con.execute(f"drop table {stage}; drop table _checked")
+        con.execute("drop table _checked")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
