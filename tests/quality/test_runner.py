@@ -149,17 +149,6 @@ def test_a_partitioned_run_validates_the_newest_load_and_keys_against_every_row(
     assert regex.element_count == 3 and regex.details["rows_sampled_from"] == "rows of load batch b-new"
 
 
-def test_a_partitioned_run_measures_the_unique_proportion_of_the_values_its_rows_bring_first(con):
-    _raw_with_two_loads(con)  # old load E1 E2 E3 E3; new load E4 E5 E1 (E1 seen before)
-    share = _suite("t.events", _e("expect_column_proportion_of_unique_values_to_be_between",
-                                  column="event_id", min_value=0.7, max_value=1.0))
-    whole = run_suite(con, share).results[0]
-    assert whole.success and whole.observed_value == pytest.approx(5 / 7)
-    new = run_suite(con, share, changed_rows_only=True).results[0]
-    # two of the new load's three rows bring a value first: below the bound, though the table is not
-    assert not new.success and new.observed_value == pytest.approx(2 / 3)
-
-
 def test_an_incremental_model_is_validated_on_its_newest_build_and_a_table_without_stamps_whole(con):
     con.execute("""create table t.facts as select * from (values
         ('O1', -5.0, timestamp '2026-10-01 03:00:00'), ('O2', 7.0, timestamp '2026-10-02 03:00:00'))

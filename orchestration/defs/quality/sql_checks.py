@@ -9,9 +9,8 @@ counts ignore nulls except for the null check itself.
 A partitioned run validates the rows it wrote (``changed_rows_only``): the rows of a raw table's
 newest load batch, or of an incremental model's newest build (``_built_at``). Row conditions
 (nulls, sets, ranges, row-shaped ``unexpected_rows`` queries, the GX sample) read those rows;
-uniqueness counts every row sharing a key with them; the unique proportion is that of the values they
-bring first; table-level properties (row counts, columns, aggregates, freshness, drift) always read
-the whole table. Older rows were validated by the run
+uniqueness counts every row sharing a key with them; table-level properties (row counts, columns,
+aggregates, freshness, drift) always read the whole table. Older rows were validated by the run
 that wrote them, and every unpartitioned build validates every row again.
 """
 
@@ -62,11 +61,10 @@ class TableContext:
             raise LookupError(f"table {schema}.{table} does not exist; materialize its asset before validating it")
         self._row_count: int | None = None
         self.rows, self.scope = self.relation, "every row"
-        self.newest: str | None = None  # the condition selecting ``rows`` when they are not every row
         newest = newest_write_filter(self) if changed_rows_only else None
         if newest is not None:
-            self.scope, self.newest = newest
-            self.rows = f"(select * from {self.relation} where {self.newest})"
+            self.scope, condition = newest
+            self.rows = f"(select * from {self.relation} where {condition})"
         self._rows_checked: int | None = None
 
     @property
@@ -196,27 +194,6 @@ def _duplicates(t: TableContext, cols: list[str], kw: dict) -> Outcome:
     return Outcome(_mostly(unexpected, nonnull, kw), unexpected, unexpected, nonnull)
 
 
-def unique_proportion(t: TableContext, kw: dict) -> Outcome:
-    """Distinct values per non-null row; in a partitioned run, of the new rows, where a value counts
-    only if the table had not seen it before.
-
-    Counted that way, the table's proportion is the row-weighted mean of its loads' (each value counts
-    in the load that brought it first), so loads that each keep within the bounds keep the table within
-    them, and one delivery full of repeats is not diluted by a year of good ones. It also spares a
-    daily run counting the distinct values of the whole table (raw.web_events at L: about 20 s CPU).
-    """
-    col = t.column(kw)
-    if t.newest is None:
-        value = t.scalar(f"select count(distinct {col}) / nullif(count({col}), 0) from {t.relation}")
-    else:
-        seen_before = (f"select {col} from {t.relation} "
-                       f"where not ({t.newest}) and {col} in (select {col} from {t.rows})")
-        value = t.scalar(f"select count(distinct {col}) filter (where {col} not in ({seen_before})) "
-                         f"/ nullif(count({col}), 0) from {t.rows}")
-    observed = None if value is None else float(value)
-    return Outcome(_between(observed, kw), observed)
-
-
 def in_set(t: TableContext, kw: dict) -> Outcome:
     col = kw["column"]
     values = ", ".join(t.literal(col, v) for v in kw["value_set"])
@@ -290,7 +267,8 @@ SQL_EXPECTATIONS: dict[str, Callable[[TableContext, dict], Outcome]] = {
     "expect_column_max_to_be_between": _aggregate("max({col})", cast=_plain),
     "expect_column_mean_to_be_between": _aggregate("avg({col})"),
     "expect_column_sum_to_be_between": _aggregate("sum({col})"),
-    "expect_column_proportion_of_unique_values_to_be_between": unique_proportion,
+    "expect_column_proportion_of_unique_values_to_be_between": _aggregate(
+        "count(distinct {col}) / nullif(count({col}), 0)"),
     "expect_column_proportion_of_non_null_values_to_be_between": _aggregate("count({col}) / nullif(count(*), 0)"),
     "unexpected_rows_expectation": unexpected_rows,
 }
