@@ -63,6 +63,8 @@ def main(argv=None) -> int:
     sub.add_parser("setup-lifetimes", help="create bench/.venv-lifetimes for the CLV comparison")
     sub.add_parser("encryption", help="cost of an encrypted serving file (python -m bench encryption --help)",
                    add_help=False)
+    sub.add_parser("daily", help="the daily run alone, measured, on a kept run directory (python -m bench daily "
+                                 "--help)", add_help=False)
     sub.add_parser("suites", help="every expectation suite on a built warehouse, whole table against a partitioned "
                                   "run's rows (python -m bench suites --help)", add_help=False)
     if argv is None:
@@ -71,6 +73,10 @@ def main(argv=None) -> int:
         from bench import encryption
 
         return encryption.main(argv[1:])
+    if argv[:1] == ["daily"]:
+        from bench import incremental
+
+        return incremental.main(argv[1:])
     if argv[:1] == ["suites"]:
         from bench import suites
 

@@ -58,24 +58,10 @@ def run_pipeline(env, logs: Path, present: dict, skip: set[str], on_progress=lam
         timings = logs / f"{name}.timings.json"
         measured = _m(name, [PY, "-m", "bench.stage", part, "--timings-out", str(timings)], env, logs)
         if timings.exists():
-            measured["timings"] = summarise_timings(json.loads(timings.read_text()))
+            measured["timings"] = report.summarise_timings(json.loads(timings.read_text()))
         parts[stage].append(measured)
         on_progress({s: settle(s) for s in parts if parts[s]})
     return {stage: settle(stage) for stage in parts}
-
-
-def summarise_timings(raw: dict) -> dict:
-    """Totals and the ten slowest of each kind: enough to say which model or test costs what."""
-    nodes = raw.get("dbt_nodes_s", {})
-    checks = {k: v for k, v in nodes.items() if ":" in k}
-    models = {k: v for k, v in nodes.items() if ":" not in k}
-
-    def top(d):
-        return dict(sorted(d.items(), key=lambda kv: -kv[1])[:10])
-
-    return {"steps_s": raw.get("steps_s", {}), "dbt_models_total_s": round(sum(models.values()), 3),
-            "dbt_tests_total_s": round(sum(checks.values()), 3), "dbt_models_count": len(models),
-            "dbt_tests_count": len(checks), "slowest_dbt_models_s": top(models), "slowest_dbt_tests_s": top(checks)}
 
 
 def compare_floor(run_dir: Path, env, logs: Path) -> dict:
@@ -172,9 +158,8 @@ def _fit_json(argv, name, env, logs) -> dict:
         return {"process": m, "error": (lines or ["no output"])[-1]}
 
 
-def compare_incremental(run_dir: Path, env, logs: Path, stages_out: dict, present: dict, held_back_day) -> dict:
-    parts = [part for stage, part in stages.PARTS if stage in report.DAILY_STAGES and present.get(part)]
-    return incremental.compare(run_dir, logs, held_back_day, stages_out, parts,
+def compare_incremental(run_dir: Path, env, logs: Path, stages_out: dict, held_back_day) -> dict:
+    return incremental.compare(run_dir, logs, held_back_day, stages_out,
                                lambda name, argv: _m(name, argv, env, logs), PY)
 
 
@@ -234,8 +219,7 @@ def run(scale: Scale, seed: int, root: Path, skip: set[str], keep_run_dir: bool 
                      progress)
     if "incremental" not in skip:
         _say("daily run vs full build")
-        c["incremental"] = compare_incremental(run_dir, env, logs, stages_out, listing["present"],
-                                             prepared["held_back_day"])
+        c["incremental"] = compare_incremental(run_dir, env, logs, stages_out, prepared["held_back_day"])
     result["targets"] = report.judge(result)
     result["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     result["complete"] = True

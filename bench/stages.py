@@ -19,6 +19,9 @@ PARTS = [("ingest", "ingest"), ("checks", "checks:ingest"), ("privacy", "privacy
          ("checks", "checks:dbt"), ("ml", "ml"), ("checks", "checks:ml"), ("dbt", "dbt-after-ml"),
          ("checks", "checks:dbt-after-ml"), ("publish", "publish"), ("report", "report")]
 _DBT_PARTS = ("dbt", "dbt-after-ml")
+# Not a stage's part: every part of the stages the daily comparison covers, as one Dagster run in one
+# process, which is how the daily schedule runs them (bench/incremental.py).
+ONE_RUN = "pipeline"
 
 # The privacy group has steps on both sides of dbt: retention, erasures and the pseudonym map run
 # before it (staging joins the map); access exports read what was published, so they go with publish.
@@ -43,6 +46,12 @@ def _kinds(assets_def: dg.AssetsDefinition) -> set[str]:
 
 def selection(defs: dg.Definitions, part: str) -> dg.AssetSelection | None:
     """The selection of one part, or None when the definitions have nothing for it."""
+    if part == ONE_RUN:
+        from bench.report import DAILY_STAGES
+
+        chosen = [selection(defs, p) for stage, p in PARTS if stage in DAILY_STAGES]
+        chosen = [c for c in chosen if c is not None]
+        return _union(chosen) if chosen else None
     graph = defs.resolve_asset_graph()
     suites = set(_suite_checks(defs))
     if part in _DBT_PARTS:
@@ -62,6 +71,13 @@ def selection(defs: dg.Definitions, part: str) -> dg.AssetSelection | None:
         return None
     checks = [k for k in graph.asset_check_keys if k.asset_key in keys and k not in suites]
     return dg.AssetSelection.assets(*keys).without_checks() | dg.AssetSelection.checks(*checks)
+
+
+def _union(selections: list[dg.AssetSelection]) -> dg.AssetSelection:
+    out = selections[0]
+    for more in selections[1:]:
+        out = out | more
+    return out
 
 
 def _part_asset_keys(defs: dg.Definitions, part: str) -> set:
