@@ -1,5 +1,7 @@
 -- The CRM profile without direct identifiers, keyed by the pseudonym. The snapshot keeps the
 -- history of this, so customer history never holds a name, e-mail, phone or birth date.
+-- In the partitioned dbt asset with the staging it reads and the snapshot that reads it.
+{{ config(tags=['delivery_partitioned']) }}
 with
 
 customers as (

@@ -1,4 +1,6 @@
 {%- set as_of = var('as_of_date', none) -%}
+-- Built with the facts that reference it, in the partitioned dbt asset (one dbt invocation with staging).
+{{ config(tags=['delivery_partitioned']) }}
 
 with
 

@@ -1,3 +1,5 @@
+-- Built with the facts that reference it, in the partitioned dbt asset (one dbt invocation with staging).
+{{ config(tags=['delivery_partitioned']) }}
 with
 
 products as (
