@@ -182,7 +182,7 @@ def table(result: dict) -> str:
             lines.append(f"daily run (partition {i.get('daily_partition')}, one process) vs full build as one "
                          f"process, {'+'.join(DAILY_STAGES)}: {i['daily']['wall_s']:.1f}s vs {i['full_wall_s']:.1f}s = "
                          f"{i['wall_ratio']}x wall, {i.get('cpu_ratio')}x cpu; partitioned steps (event ingest, "
-                         f"incremental facts) {p.get('daily_s')}s vs {p.get('full_s')}s = {p.get('ratio')}x for "
+                         f"partitioned dbt asset) {p.get('daily_s')}s vs {p.get('full_s')}s = {p.get('ratio')}x for "
                          f"{i.get('data', {}).get('fraction')} of the rows")
             if m:
                 lines.append(f"  the full build as measured ({m['processes']} processes, {m['wall_s']:.1f}s wall, "

@@ -200,28 +200,32 @@ def test_the_build_leaves_no_temp_files_and_keeps_the_dbt_target_beside_the_ware
     assert (target / "partial_parse.msgpack").exists() and (target / "run_results.json").exists()
 
 
-# The warehouse models without the two after-ML ones, with every dbt test on them but one: dagster-dbt then lists
-# each test by name, more than its 200-resource limit, and runs dbt in a temporary copy of the project.
+# The partitioned dbt asset (staging, seeds, dimensions, facts) with every dbt test on it but one, for the last
+# delivery date: dagster-dbt then lists each test by name, more than its 200-resource limit, and runs dbt in a
+# temporary copy of the project.
 LARGE_DBT_SELECTION_RUN = """
 import os
 import sys
 from pathlib import Path
 import dagster as dg
 from orchestration.definitions import defs
-from orchestration.defs.dbt.assets import warehouse_dbt_models
-after_ml = {dg.AssetKey(["marts", "customer_360"]), dg.AssetKey(["marts", "segment_breakdowns"])}
-models = set(warehouse_dbt_models.keys) - after_ml
-checks = sorted((c for c in warehouse_dbt_models.check_keys if c.asset_key in models), key=str)
-selection = dg.AssetSelection.assets(*models).without_checks() | dg.AssetSelection.checks(*checks[1:])
+from orchestration.defs.dbt.assets import incremental_dbt_facts
+from orchestration.defs.ingest.partitions import delivery_dates
+from orchestration.settings import Settings
+checks = sorted(incremental_dbt_facts.check_keys, key=str)
+assert len(incremental_dbt_facts.keys) + len(checks) - 1 > 200
+selection = dg.AssetSelection.assets(*incremental_dbt_facts.keys).without_checks() | dg.AssetSelection.checks(*checks[1:])
 job = dg.define_asset_job("large_dbt_selection", selection=selection)
 resolved = dg.Definitions.merge(defs, dg.Definitions(jobs=[job])).resolve_job_def(job.name)
 Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
-sys.exit(0 if resolved.execute_in_process(instance=dg.DagsterInstance.get(), raise_on_error=False).success else 1)
+last_day = delivery_dates(Settings.from_env().landing_dir)[-1]
+sys.exit(0 if resolved.execute_in_process(instance=dg.DagsterInstance.get(), raise_on_error=False,
+                                          partition_key=last_day).success else 1)
 """
 
 
 def test_a_large_dbt_selection_runs_twice_in_a_row(built_warehouse, tmp_path):
-    """Two runs of a large part of the warehouse models (about 260 dbt nodes: dagster-dbt runs them in a
+    """Two runs of a large part of the dbt project (over 200 dbt nodes with seeds: dagster-dbt runs them in a
     temporary copy of the project, with the same vars): the partial-parse file the first copy left would send
     the second run's seeds to the first copy's deleted folder. The build itself no longer makes such a copy."""
     import shutil
