@@ -3,13 +3,16 @@
 from ml.clv.bgnbd import BGNBDParams, expected_transactions, fit_bgnbd, prob_alive
 from ml.clv.gamma_gamma import GammaGammaParams, expected_spend, fit_gamma_gamma
 from ml.clv.summary import (
+    PURCHASE_DAY_COLUMNS,
     calibration_holdout_summary,
     holdout_by_frequency,
     rfm_summary,
+    summary_from_purchase_days,
 )
 from ml.clv.value import customer_lifetime_value, fit_clv
 
 __all__ = [
+    "PURCHASE_DAY_COLUMNS",
     "BGNBDParams",
     "GammaGammaParams",
     "calibration_holdout_summary",
@@ -22,4 +25,5 @@ __all__ = [
     "holdout_by_frequency",
     "prob_alive",
     "rfm_summary",
+    "summary_from_purchase_days",
 ]

@@ -59,7 +59,7 @@ def rfm_summary(
     of the *repeat* purchases, 0 when there are none, as the Gamma-Gamma model expects).
     Customers whose first purchase is after ``calibration_end`` are absent.
     """
-    unit = _unit_days(time_unit)
+    _unit_days(time_unit)  # an unknown unit fails before any work
     end = pd.Timestamp(calibration_end).normalize()
     daily = _daily(transactions, customer_col, date_col, amount_col)
     daily = daily[daily["day"] <= end]
@@ -67,20 +67,46 @@ def rfm_summary(
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
 
     g = daily.groupby("customer_key", sort=True)
-    first = g["day"].min()
-    last = g["day"].max()
-    n_days = g["day"].size()
-    total = g["amount"].sum()
-    first_amount = g["amount"].first()  # groupby keeps the sorted day order
+    per_customer = pd.DataFrame({
+        "first_day": g["day"].min(),
+        "last_day": g["day"].max(),
+        "purchase_days": g["day"].size(),
+        "total_amount": g["amount"].sum(),
+        "first_day_amount": g["amount"].first(),  # groupby keeps the sorted day order
+    }).reset_index()
+    return summary_from_purchase_days(per_customer, end, time_unit)
 
-    frequency = (n_days - 1).astype(int)
-    repeat_total = total - first_amount
-    monetary = np.where(frequency > 0, repeat_total / frequency.clip(lower=1), 0.0)
+
+# What ``summary_from_purchase_days`` needs per customer: enough to compute the summary without the transactions,
+# so a database can aggregate them and hand over one row per customer.
+PURCHASE_DAY_COLUMNS = ["customer_key", "first_day", "last_day", "purchase_days", "total_amount", "first_day_amount"]
+
+
+def summary_from_purchase_days(per_customer: pd.DataFrame, calibration_end, time_unit: str = "weeks") -> pd.DataFrame:
+    """The ``rfm_summary`` of customers given by their purchase days up to ``calibration_end``.
+
+    Input columns (``PURCHASE_DAY_COLUMNS``): customer_key, first_day and last_day (dates of the first
+    and last purchase day), purchase_days (days with a purchase), total_amount (over all of them) and
+    first_day_amount (spent on the first day). Rows come out sorted by customer_key.
+    """
+    missing = set(PURCHASE_DAY_COLUMNS) - set(per_customer.columns)
+    if missing:
+        raise KeyError(f"per-customer frame lacks column(s) {sorted(missing)}; has {list(per_customer.columns)}")
+    unit = _unit_days(time_unit)
+    end = pd.Timestamp(calibration_end).normalize()
+    if per_customer.empty:
+        return pd.DataFrame(columns=SUMMARY_COLUMNS)
+    rows = per_customer.sort_values("customer_key", kind="stable")
+    first = pd.to_datetime(rows["first_day"]).dt.normalize()
+    last = pd.to_datetime(rows["last_day"]).dt.normalize()
+    frequency = (rows["purchase_days"].astype(int) - 1).to_numpy()
+    repeat_total = (rows["total_amount"].astype(float) - rows["first_day_amount"].astype(float)).to_numpy()
+    monetary = np.where(frequency > 0, repeat_total / np.clip(frequency, 1, None), 0.0)
 
     out = pd.DataFrame(
         {
-            "customer_key": first.index,
-            "frequency": frequency.to_numpy(),
+            "customer_key": rows["customer_key"].to_numpy(),
+            "frequency": frequency,
             "recency": ((last - first).dt.days / unit).to_numpy(),
             "T": ((end - first).dt.days / unit).to_numpy(),
             "monetary_value": monetary,

@@ -149,12 +149,13 @@ CLV_TYPES = {"customer_key": "varchar", "prob_alive": "double", "expected_purcha
 )
 def customer_clv(context: dg.AssetExecutionContext, config: ClvConfig, warehouse: DuckDBResource,
                  clv_model: TrainedModel) -> dg.MaterializeResult:
-    from ml.clv import rfm_summary
+    from ml.clv import summary_from_purchase_days
 
     with warehouse.get_connection() as con:
         reference = common.reference_date(con)
-        transactions = inputs.clv_transactions(con)
-    summary = rfm_summary(transactions, reference - pd.Timedelta(days=1))
+        last_day = reference - pd.Timedelta(days=1)
+        purchase_days = inputs.clv_purchase_days(con, last_day.date())
+    summary = summary_from_purchase_days(purchase_days, last_day)
     scored = customer_lifetime_value(summary, clv_model.model["bgnbd"], clv_model.model["gamma_gamma"],
                                      config.horizon_months, config.monthly_discount_rate)
     scored["model_run_id"] = clv_model.model_run_id

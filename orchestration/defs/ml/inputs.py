@@ -42,6 +42,28 @@ where customer_key is not null and coalesce(status, '') <> 'cancelled'
 order by customer_key, ordered_at, order_id
 """
 
+# The same purchase occasions, one row per customer (``ml.clv.PURCHASE_DAY_COLUMNS``) up to a day: scoring needs
+# only these, so the ten million orders behind them at L stay in DuckDB. Amounts add up as decimals, exactly and
+# in any order (a double sum would depend on DuckDB's parallel aggregation order), and become doubles after.
+CLV_PURCHASE_DAYS_SQL = """
+with purchase_days as (
+    select customer_key, order_date as day, sum(net_revenue) as amount
+    from marts.fct_orders
+    where customer_key is not null and coalesce(status, '') <> 'cancelled' and order_date <= $last_day
+    group by customer_key, order_date
+)
+select
+    customer_key,
+    min(day) as first_day,
+    max(day) as last_day,
+    count(*) as purchase_days,
+    cast(sum(amount) as double) as total_amount,
+    cast(arg_min(amount, day) as double) as first_day_amount
+from purchase_days
+group by customer_key
+order by customer_key
+"""
+
 # What a customer has bought, as recommendations see it: the products of their orders not cancelled.
 PURCHASED_LINES = """
 marts.fct_order_items
@@ -104,7 +126,8 @@ select feedback_id, hash(feedback_source, customer_key, text) as input_fingerpri
 BATCH_ROWS = 1_000_000
 
 
-def query_df(con: duckdb.DuckDBPyConnection, sql: str, frames: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+def query_df(con: duckdb.DuckDBPyConnection, sql: str, frames: dict[str, pd.DataFrame] | None = None,
+             params: dict | None = None) -> pd.DataFrame:
     """The query's rows as a DataFrame, streamed through Arrow batches.
 
     DuckDB's own ``.df()`` holds the whole result in its buffers and again while converting it:
@@ -117,7 +140,7 @@ def query_df(con: duckdb.DuckDBPyConnection, sql: str, frames: dict[str, pd.Data
     try:
         for name, frame in (frames or {}).items():
             cursor.register(name, frame)
-        reader = cursor.sql(sql).to_arrow_reader(BATCH_ROWS)
+        reader = cursor.sql(sql, params=params).to_arrow_reader(BATCH_ROWS)
         return pa.Table.from_batches(reader, schema=reader.schema).to_pandas(date_as_object=False)
     finally:
         cursor.close()
@@ -125,6 +148,11 @@ def query_df(con: duckdb.DuckDBPyConnection, sql: str, frames: dict[str, pd.Data
 
 def clv_transactions(con) -> pd.DataFrame:
     return query_df(con, CLV_TRANSACTIONS_SQL)
+
+
+def clv_purchase_days(con, last_day) -> pd.DataFrame:
+    """Each buyer's purchase days up to ``last_day`` (a date), aggregated in DuckDB."""
+    return query_df(con, CLV_PURCHASE_DAYS_SQL, params={"last_day": last_day})
 
 
 def purchases(con, of_customers: pd.DataFrame | None = None) -> pd.DataFrame:
