@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from orchestration.defs.ml import feedback, recommendations
+from orchestration.defs.ml import feedback, recommendations, rescoring
 from orchestration.defs.quality.runner import run_suite
 from orchestration.defs.quality.suites import discover_suites
 
@@ -45,10 +45,12 @@ def _score(database, rescore_all=False) -> dict[str, dict]:
             for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
 
 
-def _tables(database) -> dict[str, pd.DataFrame]:
+def _tables(database, stamps: bool = False) -> dict[str, pd.DataFrame]:
+    """The scoring tables, without the time of each row's write unless ``stamps``."""
     orders = {"recommendations": "customer_key, rank", "feedback_sentiment": "feedback_id", "feedback_topics": "1"}
     with duckdb.connect(str(database), read_only=True) as con:
-        return {t: con.execute(f"select * from ml.{t} order by {o}").df() for t, o in orders.items()}
+        tables = {t: con.execute(f"select * from ml.{t} order by {o}").df() for t, o in orders.items()}
+    return {t: f if stamps else f.drop(columns=[rescoring.WRITE_STAMP], errors="ignore") for t, f in tables.items()}
 
 
 def _change_inputs(database) -> dict[str, set]:
@@ -120,10 +122,18 @@ def test_an_unchanged_model_rescores_only_changed_inputs_and_matches_a_full_resc
                                                                 | changed["removed_customers"])
     kept = r[r["customer_key"].isin(before["recommendations"].loc[untouched, "customer_key"])].reset_index(drop=True)
     pd.testing.assert_frame_equal(kept, before["recommendations"][untouched].reset_index(drop=True))
+    # the rescored rows carry this run's write time, the others their earlier one: a daily run's suite validates
+    # its row conditions on exactly the rows it wrote
+    stamped = _tables(database, stamps=True)["recommendations"]
+    newest = stamped[rescoring.WRITE_STAMP] == stamped[rescoring.WRITE_STAMP].max()
+    assert set(stamped.loc[newest, "customer_key"]) == changed["rescored_customers"]
     with duckdb.connect(str(database), read_only=True) as con:
         for suite in ("ml.recommendations", "ml.feedback_sentiment", "ml.feedback_topics"):
             result = run_suite(con, SUITES[suite])
             assert result.success, (suite, [(r.description or r.label, r.observed_value) for r in result.failed])
+        partitioned = run_suite(con, SUITES["ml.recommendations"], changed_rows_only=True)
+        assert partitioned.success and partitioned.scope.startswith("rows built at")
+        assert partitioned.rows_checked == newest.sum() < len(stamped)
 
     full = _score(database, rescore_all=True)
     assert full["recommendations"]["rescored"] == "all"
@@ -149,3 +159,14 @@ def test_another_model_run_or_list_length_rescores_everything(warehouse_with_mod
     assert recs["rescored"].value == "all" and recs["rescore_reason"].value == "top_n changed: lists of 10, now 5"
     with duckdb.connect(str(database), read_only=True) as con:
         assert con.execute("select max(rank), min(rank) from ml.recommendations").fetchone() == (5, 1)
+
+
+def test_a_table_from_before_write_stamps_gets_the_column_instead_of_a_full_rescoring(warehouse_with_models):
+    database = warehouse_with_models
+    with duckdb.connect(str(database)) as con:
+        con.execute(f"alter table ml.recommendations drop column {rescoring.WRITE_STAMP}")
+    changed = _change_inputs(database)
+    meta = _score(database)
+    assert meta["recommendations"]["rescored"] == "changed inputs only", meta["recommendations"]["rescore_reason"]
+    stamped = _tables(database, stamps=True)["recommendations"]
+    assert set(stamped.loc[stamped[rescoring.WRITE_STAMP].notna(), "customer_key"]) == changed["rescored_customers"]

@@ -24,6 +24,8 @@ import pandas as pd
 from . import common, inputs
 
 FINGERPRINT = "input_fingerprint"
+# The column the dbt incremental models stamp their writes with, and the suites look for.
+WRITE_STAMP = "_built_at"
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,14 @@ def write(con: duckdb.DuckDBPyConnection, table: str, key: str, rescore: Rescore
 
     Everything: the table is replaced. Otherwise the rows of the rescored and removed keys are
     deleted and the new ones inserted, in one transaction. Returns the table's row count.
+
+    Every row written is stamped with the write's time (``WRITE_STAMP``), so the table's suite in a
+    partitioned run validates the rows this run rescored, as it does an incremental model's newest
+    build (``quality.sql_checks.newest_write_filter``). A table from before the stamp gets the column
+    (empty for its old rows) instead of a full rescoring.
     """
+    frame = frame.assign(**{WRITE_STAMP: common.now_utc()})
+    column_types = {**column_types, WRITE_STAMP: "timestamp"}
     if rescore.everything:
         return common.write_table(con, table, frame, column_types)
     select = common.typed_columns(table, frame, column_types)
@@ -88,6 +97,8 @@ def write(con: duckdb.DuckDBPyConnection, table: str, key: str, rescore: Rescore
     columns = ", ".join(f'"{c}"' for c in column_types)
     keys_view, rows_view = f"_rescore_keys_{table}", f"_rescore_rows_{table}"
     with common.frames_in_transaction(con, {keys_view: gone, rows_view: frame}):
+        if WRITE_STAMP not in common.table_columns(con, table):
+            con.execute(f"alter table {common.SCHEMA}.{table} add column {WRITE_STAMP} timestamp")
         con.execute(f"delete from {common.SCHEMA}.{table} where {key} in (select {key} from {keys_view})")
         con.execute(f"insert into {common.SCHEMA}.{table} ({columns}) select {select} from {rows_view}")
     return con.execute(f"select count(*) from {common.SCHEMA}.{table}").fetchone()[0]
