@@ -22,8 +22,10 @@ alternated between the two assets (incremental staging, other staging, the dimen
 the marts on them, the marts on model outputs): six invocations. Now it is three: staging with the
 dimensions and facts, the marts, and the marts that read the ML outputs (``customer_360``,
 ``segment_breakdowns``). The cost: the staging and dimension assets show daily partitions in the UI
-though each run rebuilds them whole, and a deployment upgraded from the six-step layout catches up
-once (its first build runs every date, since those assets have no partitions materialized yet).
+though each run rebuilds them whole, a deployment upgraded from the six-step layout catches up
+once (its first build runs every date, since those assets have no partitions materialized yet), and
+the expectation suites on the dimensions run after the facts are built in the same invocation (dbt's
+relationship tests on the facts still gate them; the suites gate everything after the step).
 
 dbt tests arrive as asset checks on the models they test. Asset keys are
 ``[schema, name]`` for every dbt node, so the dbt sources line up with the
