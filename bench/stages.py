@@ -8,7 +8,12 @@ before dbt has built the mart; the part timings are summed and the peak is the m
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
+
 import dagster as dg
+
+from bench.report import DAILY_STAGES
 
 STAGES = ["generate", "ingest", "checks", "privacy", "dbt", "ml", "publish", "report"]
 
@@ -47,11 +52,9 @@ def _kinds(assets_def: dg.AssetsDefinition) -> set[str]:
 def selection(defs: dg.Definitions, part: str) -> dg.AssetSelection | None:
     """The selection of one part, or None when the definitions have nothing for it."""
     if part == ONE_RUN:
-        from bench.report import DAILY_STAGES
-
         chosen = [selection(defs, p) for stage, p in PARTS if stage in DAILY_STAGES]
         chosen = [c for c in chosen if c is not None]
-        return _union(chosen) if chosen else None
+        return reduce(operator.or_, chosen) if chosen else None
     graph = defs.resolve_asset_graph()
     suites = set(_suite_checks(defs))
     if part in _DBT_PARTS:
@@ -71,13 +74,6 @@ def selection(defs: dg.Definitions, part: str) -> dg.AssetSelection | None:
         return None
     checks = [k for k in graph.asset_check_keys if k.asset_key in keys and k not in suites]
     return dg.AssetSelection.assets(*keys).without_checks() | dg.AssetSelection.checks(*checks)
-
-
-def _union(selections: list[dg.AssetSelection]) -> dg.AssetSelection:
-    out = selections[0]
-    for more in selections[1:]:
-        out = out | more
-    return out
 
 
 def _part_asset_keys(defs: dg.Definitions, part: str) -> set:

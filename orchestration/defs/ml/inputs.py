@@ -35,21 +35,24 @@ FEATURE_SOURCES = FeatureSources(
 )
 
 # Purchase occasions for BG/NBD: every order that was not cancelled, valued at net revenue.
-CLV_TRANSACTIONS_SQL = """
+CLV_ORDERS = """
+marts.fct_orders
+where customer_key is not null and coalesce(status, '') <> 'cancelled'"""
+
+CLV_TRANSACTIONS_SQL = f"""
 select customer_key, order_date as date, cast(net_revenue as double) as amount
-from marts.fct_orders
-where customer_key is not null and coalesce(status, '') <> 'cancelled'
+from {CLV_ORDERS}
 order by customer_key, ordered_at, order_id
 """
 
 # The same purchase occasions, one row per customer (``ml.clv.PURCHASE_DAY_COLUMNS``) up to a day: scoring needs
 # only these, so the ten million orders behind them at L stay in DuckDB. Amounts add up as decimals, exactly and
 # in any order (a double sum would depend on DuckDB's parallel aggregation order), and become doubles after.
-CLV_PURCHASE_DAYS_SQL = """
+CLV_PURCHASE_DAYS_SQL = f"""
 with purchase_days as (
     select customer_key, order_date as day, sum(net_revenue) as amount
-    from marts.fct_orders
-    where customer_key is not null and coalesce(status, '') <> 'cancelled' and order_date <= $last_day
+    from {CLV_ORDERS}
+      and order_date <= $last_day
     group by customer_key, order_date
 )
 select
