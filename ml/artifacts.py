@@ -8,11 +8,13 @@ use the model it was handed, and a stale file cannot slip in silently.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import joblib
@@ -23,18 +25,75 @@ ML_ROOT = Path(__file__).resolve().parent
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 
 
-def code_sha(root: Path = ML_ROOT) -> str:
+def code_sha(root: Path = ML_ROOT, modules: Iterable[str] | None = None) -> str:
     """sha256 over the ml package's .py sources (paths and bytes).
 
     Hashing the sources rather than asking git works in a CI clone, an installed
     wheel or a dirty work tree alike, and changes exactly when model code does.
+    With ``modules`` (dotted names under the package, e.g. ``ml.churn``) only the
+    sources those modules import, directly or not, count: a model's version then
+    moves when its own code does, not when a neighbour's does.
     """
+    paths = sorted(root.rglob("*.py")) if modules is None else sorted(imported_sources(modules, root))
     h = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
+    for path in paths:
         h.update(path.relative_to(root).as_posix().encode())
         h.update(b"\0")
         h.update(path.read_bytes())
     return h.hexdigest()
+
+
+def imported_sources(modules: Iterable[str], root: Path = ML_ROOT) -> set[Path]:
+    """The package's source files that importing ``modules`` runs: theirs, what they import, and the
+    ``__init__.py`` of every package on the way. Imports inside functions count too (they run when
+    the model is fitted or loaded)."""
+    package = root.name
+    seen: set[Path] = set()
+    pending = list(modules)
+    while pending:
+        name = pending.pop()
+        parts = name.split(".")
+        if parts[0] != package:
+            continue
+        for depth in range(1, len(parts) + 1):
+            source = _module_source(root, parts[1:depth])
+            if source is None:
+                if depth == len(parts):
+                    raise ValueError(f"{name} is not a module of {root}")
+                break
+            if source in seen:
+                continue
+            seen.add(source)
+            pending.extend(_imports_of(source, root))
+    return seen
+
+
+def _module_source(root: Path, inner: list[str]) -> Path | None:
+    base = root.joinpath(*inner)
+    for candidate in (base / "__init__.py", base.with_suffix(".py")) if inner else (root / "__init__.py",):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports_of(source: Path, root: Path) -> list[str]:
+    """Dotted names ``source`` imports; ``from a import b`` yields ``a`` and ``a.b`` (b may be a module)."""
+    # The package a relative import starts from: the module's own for __init__.py, else its parent's.
+    package = [root.name, *source.relative_to(root).with_suffix("").parts][:-1]
+    names: list[str] = []
+    for node in ast.walk(ast.parse(source.read_bytes(), filename=str(source))):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)]
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            names.append(module)
+            names.extend(f"{module}.{alias.name}" for alias in node.names if alias.name != "*")
+    # ``from a import b`` where b is a function names no module; other packages are not hashed.
+    return [n for n in names if n.split(".")[0] == root.name and _module_source(root, n.split(".")[1:])]
 
 
 def data_sha(*frames: pd.DataFrame) -> str:

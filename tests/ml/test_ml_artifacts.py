@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.artifacts import code_sha, data_sha, load_model, save_model
+from ml.artifacts import code_sha, data_sha, imported_sources, load_model, save_model
 from ml.clv import fit_gamma_gamma
 
 
@@ -48,3 +48,63 @@ def test_code_hash_changes_with_source(tmp_path):
     (tmp_path / "m.py").write_text("x = 2\n")
     assert code_sha(tmp_path) != before
     assert len(code_sha()) == 64
+
+
+def _package(root, files: dict[str, str]):
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def test_a_models_code_hash_covers_what_it_imports_and_nothing_else(tmp_path):
+    pkg = tmp_path / "ml"
+    _package(pkg, {
+        "__init__.py": "",
+        "model.py": "from ml.shared import helper\nfrom . import nearby\n\ndef fit():\n    from ml.sub import late\n",
+        "shared.py": "import numpy\nhelper = 1\n",
+        "nearby.py": "",
+        "sub/__init__.py": "from .inner import thing\n",
+        "sub/inner.py": "thing = 1\n",
+        "sub/late.py": "",
+        "other.py": "import ml.shared\n",
+    })
+    assert {p.relative_to(pkg).as_posix() for p in imported_sources(["ml.model"], pkg)} == {
+        "__init__.py", "model.py", "shared.py", "nearby.py", "sub/__init__.py", "sub/inner.py", "sub/late.py"}
+    before = code_sha(pkg, modules=["ml.model"])
+    (pkg / "other.py").write_text("import ml.shared\nx = 2\n")
+    assert code_sha(pkg, modules=["ml.model"]) == before, "a module the model does not import changed its version"
+    for changed in ("sub/inner.py", "sub/late.py", "__init__.py"):
+        (pkg / changed).write_text((pkg / changed).read_text() + "\n# edited\n")
+        after = code_sha(pkg, modules=["ml.model"])
+        assert after != before, f"an edit to {changed} left the model's version unchanged"
+        before = after
+    with pytest.raises(ValueError, match="ml.missing"):
+        imported_sources(["ml.missing"], pkg)
+
+
+def test_each_model_asset_module_imports_only_code_its_version_covers():
+    """The model code list in orchestration/defs/ml/common.py cannot miss a module its asset calls."""
+    import ast
+    from pathlib import Path
+
+    from orchestration.defs.ml.common import MODEL_CODE
+
+    assets = {"churn": "churn.py", "clv": "clv.py", "feedback": "feedback.py", "recommender": "recommendations.py",
+              "segmentation": "segments.py"}
+    assert set(assets) == set(MODEL_CODE)
+    root = Path(__file__).resolve().parents[2]
+    ml_root = root / "ml"
+    for model, module in assets.items():
+        covered = imported_sources(MODEL_CODE[model], ml_root)
+        tree = ast.parse((root / "orchestration/defs/ml" / module).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "ml":
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+                used = imported_sources([n for n in names if n != "ml.artifacts" and _is_module(ml_root, n)], ml_root)
+                assert used <= covered, f"{module} uses {sorted(p.name for p in used - covered)} outside {model}'s code"
+
+
+def _is_module(ml_root, dotted: str) -> bool:
+    base = ml_root.joinpath(*dotted.split(".")[1:])
+    return (base / "__init__.py").is_file() or base.with_suffix(".py").is_file()

@@ -93,8 +93,24 @@ def new_model_run_id(context: dg.AssetExecutionContext, model: str) -> str:
     return f"{model}-{context.run.run_id[:8]}"
 
 
+# The ml modules each model's fitted object and its inputs come from (with what they import): a
+# model's code version moves when those change, so an edit to one model refits that model alone.
+# Segmentation learns on the customer features ml.features defines; churn imports them itself.
+MODEL_CODE = {
+    "churn": ("ml.churn",),
+    "clv": ("ml.clv",),
+    "feedback": ("ml.feedback_text",),
+    "recommender": ("ml.recommend",),
+    "segmentation": ("ml.segmentation", "ml.features"),
+}
+
+
+def model_code_sha(model: str) -> str:
+    return artifacts.code_sha(modules=MODEL_CODE[model])
+
+
 def save_artifact(obj, model: str, data_snapshot: str, metrics: dict, params: dict) -> tuple[str, Path]:
-    code = artifacts.code_sha()
+    code = model_code_sha(model)
     path = artifacts.save_model(obj, models_dir(), model, code, data_snapshot, metrics, params)
     return code, path
 

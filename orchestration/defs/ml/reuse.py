@@ -101,7 +101,7 @@ def reuse_last_model(con: duckdb.DuckDBPyConnection, model: str, config: Retrain
     ``config`` is the model asset's config: its model parameters are compared, its policy fields applied.
     """
     last = last_training(con, model)
-    reason = retrain_reason(last, code=artifacts.code_sha(), params=model_params(config), reference=reference,
+    reason = retrain_reason(last, code=common.model_code_sha(model), params=model_params(config), reference=reference,
                             policy=config)
     if reason is not None:
         return None, reason
