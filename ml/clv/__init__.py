@@ -8,8 +8,9 @@ from ml.clv.summary import (
     holdout_by_frequency,
     rfm_summary,
     summary_from_purchase_days,
+    with_holdout,
 )
-from ml.clv.value import customer_lifetime_value, fit_clv
+from ml.clv.value import customer_lifetime_value, fit_clv, fit_clv_models
 
 __all__ = [
     "PURCHASE_DAY_COLUMNS",
@@ -21,9 +22,11 @@ __all__ = [
     "expected_transactions",
     "fit_bgnbd",
     "fit_clv",
+    "fit_clv_models",
     "fit_gamma_gamma",
     "holdout_by_frequency",
     "prob_alive",
     "rfm_summary",
     "summary_from_purchase_days",
+    "with_holdout",
 ]

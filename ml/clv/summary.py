@@ -139,10 +139,26 @@ def calibration_holdout_summary(
     cal = rfm_summary(transactions, cal_end, time_unit, customer_col, date_col, amount_col)
     daily = _daily(transactions, customer_col, date_col, amount_col)
     hold = daily[(daily["day"] > cal_end) & (daily["day"] <= hold_end)]
-    counts = hold.groupby("customer_key").size()
-    cal["frequency_holdout"] = cal["customer_key"].map(counts).fillna(0).astype(int).to_numpy()
-    cal["duration_holdout"] = (hold_end - cal_end).days / unit
-    return cal
+    return with_holdout(cal, hold.groupby("customer_key").size(), cal_end, hold_end, time_unit)
+
+
+def with_holdout(calibration: pd.DataFrame, holdout_purchase_days: pd.Series, calibration_end, holdout_end,
+                 time_unit: str = "weeks") -> pd.DataFrame:
+    """A calibration ``rfm_summary`` plus each customer's purchase days in (calibration_end, holdout_end]
+    (``holdout_purchase_days``, indexed by customer_key; customers absent bought nothing there).
+
+    Adds frequency_holdout and duration_holdout, as ``calibration_holdout_summary`` returns them.
+    Customers who first bought in the holdout are not in the calibration and stay out.
+    """
+    unit = _unit_days(time_unit)
+    cal_end = pd.Timestamp(calibration_end).normalize()
+    hold_end = pd.Timestamp(holdout_end).normalize()
+    if hold_end <= cal_end:
+        raise ValueError(f"holdout_end {hold_end.date()} must be after calibration_end {cal_end.date()}")
+    out = calibration.copy()
+    out["frequency_holdout"] = out["customer_key"].map(holdout_purchase_days).fillna(0).astype(int).to_numpy()
+    out["duration_holdout"] = (hold_end - cal_end).days / unit
+    return out
 
 
 def holdout_by_frequency(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ml.clv.bgnbd import BGNBDParams, expected_transactions, prob_alive
-from ml.clv.gamma_gamma import GammaGammaParams, expected_spend
-from ml.clv.summary import _unit_days
+from ml.clv.bgnbd import BGNBDParams, expected_transactions, fit_bgnbd, prob_alive
+from ml.clv.gamma_gamma import GammaGammaParams, expected_spend, fit_gamma_gamma
+from ml.clv.summary import _unit_days, rfm_summary
 
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -71,7 +71,7 @@ def fit_clv(
     date_col: str = "date",
     amount_col: str = "amount",
 ) -> tuple[pd.DataFrame, BGNBDParams, GammaGammaParams]:
-    """One call for the pipeline: summarise up to ``as_of``, fit both models, score.
+    """One call from the transactions: summarise up to ``as_of``, fit both models, score.
 
     Returns (frame with the rfm_summary columns + CLV_COLUMNS, BG/NBD params,
     Gamma-Gamma params). Every purchase day counts for BG/NBD, but Gamma-Gamma
@@ -79,13 +79,15 @@ def fit_clv(
     <= 0 (free orders, refunds netted in) are left out of its fit and get the
     population mean spend.
     """
-    from ml.clv.bgnbd import fit_bgnbd
-    from ml.clv.gamma_gamma import fit_gamma_gamma
-    from ml.clv.summary import rfm_summary
-
     summary = rfm_summary(transactions, as_of, time_unit, customer_col, date_col, amount_col)
+    bg, gg = fit_clv_models(summary)
+    clv = customer_lifetime_value(summary, bg, gg, horizon_months, monthly_discount_rate, time_unit)
+    return summary.merge(clv, on="customer_key"), bg, gg
+
+
+def fit_clv_models(summary: pd.DataFrame) -> tuple[BGNBDParams, GammaGammaParams]:
+    """BG/NBD and Gamma-Gamma fitted on an ``rfm_summary`` (see ``fit_clv`` for who Gamma-Gamma leaves out)."""
     bg = fit_bgnbd(summary["frequency"], summary["recency"], summary["T"])
     spenders = summary["frequency"].where(summary["monetary_value"] > 0, 0)
     gg = fit_gamma_gamma(spenders, summary["monetary_value"])
-    clv = customer_lifetime_value(summary, bg, gg, horizon_months, monthly_discount_rate, time_unit)
-    return summary.merge(clv, on="customer_key"), bg, gg
+    return bg, gg

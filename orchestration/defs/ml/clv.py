@@ -15,12 +15,13 @@ from dagster_duckdb import DuckDBResource
 
 from ml import artifacts
 from ml.clv import (
-    calibration_holdout_summary,
     customer_lifetime_value,
     expected_transactions,
     fit_bgnbd,
-    fit_clv,
+    fit_clv_models,
     holdout_by_frequency,
+    summary_from_purchase_days,
+    with_holdout,
 )
 
 from . import common, inputs, reuse
@@ -50,11 +51,18 @@ def clv_verdict(metrics: dict) -> Verdict:
     return Verdict(within and beats_naive, text)
 
 
-def validate_holdout(transactions: pd.DataFrame, reference: pd.Timestamp, holdout_days: int) -> tuple[dict, pd.DataFrame]:
+def holdout_window(reference: pd.Timestamp, holdout_days: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """(calibration end, holdout end), both included in their periods."""
     # rfm summaries include the calibration end day, so the calibration ends the day before the holdout starts.
-    cal_end = reference - pd.Timedelta(days=holdout_days + 1)
-    hold_end = reference - pd.Timedelta(days=1)
-    summary = calibration_holdout_summary(transactions, cal_end, hold_end)
+    return reference - pd.Timedelta(days=holdout_days + 1), reference - pd.Timedelta(days=1)
+
+
+def validate_holdout(calibration_days: pd.DataFrame, holdout_purchase_days: pd.Series, reference: pd.Timestamp,
+                     holdout_days: int) -> tuple[dict, pd.DataFrame]:
+    """Fit on the calibration buyers' purchase days, predict their holdout purchase days, compare."""
+    cal_end, hold_end = holdout_window(reference, holdout_days)
+    summary = with_holdout(summary_from_purchase_days(calibration_days, cal_end), holdout_purchase_days,
+                           cal_end, hold_end)
     bg = fit_bgnbd(summary["frequency"], summary["recency"], summary["T"])
     predicted = expected_transactions(bg, summary["duration_holdout"].iloc[0], summary["frequency"],
                                       summary["recency"], summary["T"])
@@ -92,18 +100,21 @@ def clv_model(context: dg.AssetExecutionContext, config: ClvModelConfig, warehou
         if last is not None:
             return reuse.reused_output(last, decision)
         window = int((reference - common.first_order_date(con)).days)
-        transactions = inputs.clv_transactions(con)
-    holdout_days = min(config.holdout_days, window // 3)
-    metrics, by_frequency = validate_holdout(transactions, reference, holdout_days)
-    # Fitted through the reference day's eve, the same "strictly before" cut the other models use.
-    scored, bg, gg = fit_clv(transactions, reference - pd.Timedelta(days=1), config.horizon_months,
-                             config.monthly_discount_rate)
+        holdout_days = min(config.holdout_days, window // 3)
+        cal_end, hold_end = holdout_window(reference, holdout_days)
+        # One row per buyer for each period; the orders stay in DuckDB.
+        calibration_days = inputs.clv_purchase_days(con, cal_end.date())
+        holdout_purchase_days = inputs.clv_holdout_days(con, cal_end.date(), hold_end.date())
+        # Fitted through the reference day's eve, the same "strictly before" cut the other models use.
+        purchase_days = inputs.clv_purchase_days(con, hold_end.date())
+    metrics, by_frequency = validate_holdout(calibration_days, holdout_purchase_days, reference, holdout_days)
+    bg, gg = fit_clv_models(summary_from_purchase_days(purchase_days, hold_end))
     fitted = {**{f"bgnbd_{k}": v for k, v in bg.as_dict().items()},
               **{f"gamma_gamma_{k}": v for k, v in gg.as_dict().items()}}
     metrics.update(fitted)
     verdict = clv_verdict(metrics)
     params = {**reuse.model_params(config), "holdout_days_used": holdout_days, "time_unit": "weeks"}
-    snapshot = artifacts.data_sha(transactions)
+    snapshot = artifacts.data_sha(calibration_days, holdout_purchase_days.reset_index(), purchase_days)
     model = {"bgnbd": bg, "gamma_gamma": gg, "holdout_by_frequency": by_frequency}
     code, path = common.save_artifact(model, "clv", snapshot, metrics, params)
     trained = TrainedModel("clv", model, metrics, {"naive_holdout_mae": metrics["naive_holdout_mae"],

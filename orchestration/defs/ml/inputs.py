@@ -39,14 +39,8 @@ CLV_ORDERS = """
 marts.fct_orders
 where customer_key is not null and coalesce(status, '') <> 'cancelled'"""
 
-CLV_TRANSACTIONS_SQL = f"""
-select customer_key, order_date as date, cast(net_revenue as double) as amount
-from {CLV_ORDERS}
-order by customer_key, ordered_at, order_id
-"""
-
-# The same purchase occasions, one row per customer (``ml.clv.PURCHASE_DAY_COLUMNS``) up to a day: scoring needs
-# only these, so the ten million orders behind them at L stay in DuckDB. Amounts add up as decimals, exactly and
+# The purchase occasions, one row per customer (``ml.clv.PURCHASE_DAY_COLUMNS``) up to a day: fitting and scoring
+# need only these, so the ten million orders behind them at L stay in DuckDB. Amounts add up as decimals, exactly and
 # in any order (a double sum would depend on DuckDB's parallel aggregation order), and become doubles after.
 CLV_PURCHASE_DAYS_SQL = f"""
 with purchase_days as (
@@ -65,6 +59,14 @@ select
 from purchase_days
 group by customer_key
 order by customer_key
+"""
+
+# What the calibration's buyers did in the holdout: their purchase days after the calibration's last day.
+CLV_HOLDOUT_DAYS_SQL = f"""
+select customer_key, count(distinct order_date) as holdout_purchase_days
+from {CLV_ORDERS}
+  and order_date > $calibration_end and order_date <= $holdout_end
+group by customer_key
 """
 
 # What a customer has bought, as recommendations see it: the products of their orders not cancelled.
@@ -149,13 +151,15 @@ def query_df(con: duckdb.DuckDBPyConnection, sql: str, frames: dict[str, pd.Data
         cursor.close()
 
 
-def clv_transactions(con) -> pd.DataFrame:
-    return query_df(con, CLV_TRANSACTIONS_SQL)
-
-
 def clv_purchase_days(con, last_day) -> pd.DataFrame:
     """Each buyer's purchase days up to ``last_day`` (a date), aggregated in DuckDB."""
     return query_df(con, CLV_PURCHASE_DAYS_SQL, params={"last_day": last_day})
+
+
+def clv_holdout_days(con, calibration_end, holdout_end) -> pd.Series:
+    """Purchase days per customer in (calibration_end, holdout_end] (dates), indexed by customer_key."""
+    frame = query_df(con, CLV_HOLDOUT_DAYS_SQL, params={"calibration_end": calibration_end, "holdout_end": holdout_end})
+    return frame.set_index("customer_key")["holdout_purchase_days"]
 
 
 def purchases(con, of_customers: pd.DataFrame | None = None) -> pd.DataFrame:
