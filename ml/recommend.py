@@ -135,29 +135,24 @@ def _recommend_block(model: ItemKNN, positions: np.ndarray, pop_order: np.ndarra
     """(row, item, score, is_similar) of the picks for one block of customers, in output order."""
     n_items = len(model.items)
     owned = np.zeros((len(positions), n_items), dtype=bool)
-    scores = np.zeros((len(positions), n_items))
     known = positions >= 0
-    if known.any():
-        history = model.bought[positions[known]]
+    history = model.bought[positions[known]] if known.any() else None
+    if history is not None:
         owned[known] = history.toarray() > 0
+    if history is not None and model.similarity.nnz:
+        scores = np.zeros((len(positions), n_items))
         scores[known] = (history @ model.similarity).toarray()
-    scores[owned] = 0.0
-    # Best first, ties in catalogue order; only items with some similarity count as "similar". The n-th
-    # best score bounds the candidates, so only those few per customer are sorted.
-    nth = np.partition(scores, n_items - n, axis=1)[:, n_items - n] if n < n_items else np.zeros(len(scores))
-    c_row, c_item = np.nonzero((scores >= nth[:, None]) & (scores > 0))
-    c_score = scores[c_row, c_item]
-    order = np.lexsort((c_item, -c_score, c_row))
-    c_row, c_item, c_score = c_row[order], c_item[order], c_score[order]
-    keep = _rank_within(c_row) <= n
-    s_row, s_item, s_score = c_row[keep], c_item[keep], c_score[keep]
+        scores[owned] = 0.0
+        s_row, s_item, s_score = _similar_picks(scores, n)
+    else:  # nothing is similar to anything (the popularity baseline): every pick is a popular one
+        s_row, s_item, s_score = np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), np.zeros(0)
     taken = owned
     taken[s_row, s_item] = True
     # Fill up from the popularity ranking with items neither owned nor already picked. A customer has at
     # most (taken) unavailable items among the first n + max(taken) popular ones, so those suffice.
     width = min(n_items, n + int(taken.sum(axis=1).max(initial=0)))
     free = ~taken[:, pop_order[:width]]
-    wanted = n - np.bincount(s_row, minlength=len(scores))
+    wanted = n - np.bincount(s_row, minlength=len(positions))
     fill = free & (np.cumsum(free, axis=1, dtype=np.int32) <= wanted[:, None])
     p_row, p_slot = np.nonzero(fill)
     p_item = pop_order[p_slot]
@@ -167,6 +162,22 @@ def _recommend_block(model: ItemKNN, positions: np.ndarray, pop_order: np.ndarra
     similar = np.concatenate([np.ones(len(s_row), bool), np.zeros(len(p_row), bool)])
     order = np.argsort(row, kind="stable")  # per customer: similar picks (best first), then popular ones
     return row[order], item[order], score[order], similar[order]
+
+
+def _similar_picks(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, item, score) of each row's best ``n`` positive scores: best first, ties in catalogue order."""
+    n_items = scores.shape[1]
+    # The n-th best score bounds the candidates, so only those few per customer are sorted. It is selected
+    # from the front of the negated scores: most of a row is zero (not similar, or owned), and numpy's
+    # selection slows tenfold when the k-th position falls inside such a block of ties (0.31 s against
+    # 0.03 s per block of 3,333 customers x 1,200 items with 90% zeros), which it does from the back.
+    nth = -np.partition(-scores, n - 1, axis=1)[:, n - 1] if n < n_items else np.zeros(len(scores))
+    c_row, c_item = np.nonzero((scores >= nth[:, None]) & (scores > 0))
+    c_score = scores[c_row, c_item]
+    order = np.lexsort((c_item, -c_score, c_row))
+    c_row, c_item, c_score = c_row[order], c_item[order], c_score[order]
+    keep = _rank_within(c_row) <= n
+    return c_row[keep], c_item[keep], c_score[keep]
 
 
 def recommend_popular(model: ItemKNN, customer_keys, n: int = 10) -> pd.DataFrame:
