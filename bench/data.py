@@ -49,9 +49,7 @@ def delivery_days(landing: Path) -> list[str]:
 def prepare_run(cache: Path, run_dir: Path, hold_back_last_day: bool = True) -> dict:
     """A fresh run directory: landing (hard links, last day held back) and the instance config `make run`
     installs (the single-writer pool, telemetry off), nothing else."""
-    shutil.rmtree(run_dir, ignore_errors=True)
-    (run_dir / "dagster_home").mkdir(parents=True)
-    shutil.copy(BENCH_DIR.parent / "deploy" / "dagster.yaml", run_dir / "dagster_home" / "dagster.yaml")
+    _fresh_run_dir(run_dir)
     landing, held = run_dir / "landing", run_dir / "held_back"
     days = delivery_days(cache / "landing")
     last = days[-1] if hold_back_last_day and len(days) > 1 else None
@@ -64,6 +62,21 @@ def prepare_run(cache: Path, run_dir: Path, hold_back_last_day: bool = True) -> 
             for f in day.iterdir():
                 os.link(f, target / f.name)
     return {"landing": str(landing), "held_back_day": last, "delivery_days": len(days) - (1 if last else 0)}
+
+
+def prepare_run_on(landing: Path, run_dir: Path) -> None:
+    """A fresh run directory over the files of another run's landing zone, as they are now (hard links)."""
+    _fresh_run_dir(run_dir)
+    for f in sorted(p for p in landing.rglob("*") if p.is_file()):
+        target = run_dir / "landing" / f.relative_to(landing)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(f, target)
+
+
+def _fresh_run_dir(run_dir: Path) -> None:
+    shutil.rmtree(run_dir, ignore_errors=True)
+    (run_dir / "dagster_home").mkdir(parents=True)
+    shutil.copy(BENCH_DIR.parent / "deploy" / "dagster.yaml", run_dir / "dagster_home" / "dagster.yaml")
 
 
 def release_held_back(run_dir: Path) -> None:

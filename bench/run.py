@@ -69,7 +69,31 @@ def compare_floor(run_dir: Path, env, logs: Path) -> dict:
                      str(run_dir / "floor.duckdb"), "--out", str(run_dir / "floor.json"), "customer_marts", "rest"],
            env, logs)
     detail = json.loads((run_dir / "floor.json").read_text()) if m["returncode"] == 0 else {}
-    return {**m, **detail, "parity": floor_parity(run_dir / "warehouse.duckdb", detail.get("row_counts", {}))}
+    out = {**m, **detail, "parity": floor_parity(run_dir / "warehouse.duckdb", detail.get("row_counts", {}))}
+    if m["returncode"] == 0:
+        # its tables are counted; the second warehouse the like-for-like run builds needs the disk at L
+        (run_dir / "floor.duckdb").unlink(missing_ok=True)
+        out["same_tables"] = pipeline_on_floor_tables(run_dir, logs, detail["row_counts"], m)
+    return out
+
+
+def pipeline_on_floor_tables(run_dir: Path, logs: Path, floor_counts: dict, floor: dict) -> dict:
+    """The like-for-like side: the pipeline limited to the floor's tables (bench.stages.FLOOR_SCOPE), from an
+    empty warehouse over the same landing files, one run in one process as ``make run`` runs it."""
+    scoped = run_dir.parent / "floor_scope_run"
+    data.prepare_run_on(run_dir / "landing", scoped)
+    timings = logs / "floor_scope.timings.json"
+    try:
+        m = _m("floor_scope", [PY, "-m", "bench.stage", stages.FLOOR_SCOPE, "--timings-out", str(timings)],
+               data.run_env(scoped), logs)
+        if timings.exists():
+            m["timings"] = report.summarise_timings(json.loads(timings.read_text()))
+        m["parity"] = floor_parity(scoped / "warehouse.duckdb", floor_counts)
+    finally:
+        shutil.rmtree(scoped, ignore_errors=True)  # a second warehouse of raw data: gigabytes at L
+    if m["returncode"] == 0:
+        m.update(report.same_tables_overhead(m, floor))
+    return m
 
 
 # The floor's tables and the pipeline's tables holding the same rows.

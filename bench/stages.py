@@ -13,7 +13,7 @@ from functools import reduce
 
 import dagster as dg
 
-from bench.report import DAILY_STAGES
+from bench.report import DAILY_STAGES, PIPELINE_STAGES
 
 STAGES = ["generate", "ingest", "checks", "privacy", "dbt", "ml", "publish", "report"]
 
@@ -27,6 +27,14 @@ _DBT_PARTS = ("dbt", "dbt-after-ml")
 # Not a stage's part: every part of the stages the daily comparison covers, as one Dagster run in one
 # process, which is how the daily schedule runs them (bench/incremental.py).
 ONE_RUN = "pipeline"
+# Not a stage's part either: the like-for-like side of the SQL floor comparison. The floor (bench/sql) loads
+# every source and builds these tables; this part runs every source's ingest and suites, the privacy steps and
+# the dbt models these tables are made of, with their tests and suites, in one run and one process.
+FLOOR_SCOPE = "floor-scope"
+FLOOR_TABLES = ("marts/fct_orders", "marts/fct_order_items", "marts/dim_customers", "marts/dim_products",
+                "marts/customer_rfm", "marts/fct_sessions", "staging/stg_web__events",
+                "staging/stg_helpdesk__support_tickets", "staging/stg_survey__responses",
+                "staging/stg_social__mentions", "staging/stg_marketing__campaign_events")
 
 # The privacy group has steps on both sides of dbt: retention, erasures and the pseudonym map run
 # before it (staging joins the map); access exports read what was published, so they go with publish.
@@ -56,6 +64,8 @@ def selection(defs: dg.Definitions, part: str) -> dg.AssetSelection | None:
         chosen = [c for c in chosen if c is not None]
         return reduce(operator.or_, chosen) if chosen else None
     graph = defs.resolve_asset_graph()
+    if part == FLOOR_SCOPE:
+        return _floor_scope(defs, graph)
     suites = set(_suite_checks(defs))
     if part in _DBT_PARTS:
         keys = _part_asset_keys(defs, part)
@@ -74,6 +84,17 @@ def selection(defs: dg.Definitions, part: str) -> dg.AssetSelection | None:
         return None
     checks = [k for k in graph.asset_check_keys if k.asset_key in keys and k not in suites]
     return dg.AssetSelection.assets(*keys).without_checks() | dg.AssetSelection.checks(*checks)
+
+
+def _floor_scope(defs: dg.Definitions, graph) -> dg.AssetSelection:
+    """What the pipeline's ingest, checks, privacy and dbt parts do for the floor's tables, and nothing else."""
+    parts = [selection(defs, p) for stage, p in PARTS if stage in PIPELINE_STAGES]
+    whole = reduce(operator.or_, [p for p in parts if p is not None])
+    tables = dg.AssetSelection.assets(*(dg.AssetKey.from_user_string(t) for t in FLOOR_TABLES))
+    needed = tables.upstream().resolve(graph) | _part_asset_keys(defs, "ingest")
+    assets = [k for k in whole.resolve(graph) if k in needed]
+    checks = [k for k in whole.resolve_checks(graph) if k.asset_key in needed]
+    return dg.AssetSelection.assets(*assets).without_checks() | dg.AssetSelection.checks(*checks)
 
 
 def _part_asset_keys(defs: dg.Definitions, part: str) -> set:
