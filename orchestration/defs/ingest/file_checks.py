@@ -43,31 +43,49 @@ class _Scan:
     bad_bytes: bytes = b""
 
 
-def _scan(path) -> _Scan:
+def _scan(path, count_quotes: bool) -> _Scan:
+    """The file's size, last line and line end, first invalid UTF-8 byte, and (CSV) its quote characters.
+
+    Costs about what reading the file does: a chunk of ASCII (almost every chunk) needs no decoding,
+    and the line of an invalid byte is counted only when there is one.
+    """
     scan = _Scan()
     decoder = codecs.getincrementaldecoder("utf-8")()
-    lines_before = 0
     with path.open("rb") as fh:
         while chunk := fh.read(_CHUNK):
-            if scan.bad_utf8_line is None:
+            # ASCII is valid UTF-8, unless a character begun in the previous chunk is still open
+            open_character = decoder.getstate()[0]
+            if scan.bad_utf8_offset is None and not (chunk.isascii() and not open_character):
                 try:
                     decoder.decode(chunk)
-                except UnicodeDecodeError as err:
-                    scan.bad_utf8_offset = scan.size + err.start
-                    scan.bad_utf8_line = lines_before + chunk.count(b"\n", 0, err.start) + 1
-                    scan.bad_bytes = chunk[err.start:err.start + 4]
-            lines_before += chunk.count(b"\n")
-            scan.quotes += chunk.count(b'"')
+                except UnicodeDecodeError as err:  # err.start counts from the open character's first byte
+                    scan.bad_utf8_offset = scan.size - len(open_character) + err.start
+                    scan.bad_bytes = (open_character + chunk)[err.start:err.start + 4]
+            if count_quotes:
+                scan.quotes += chunk.count(b'"')
             scan.size += len(chunk)
-            tail = (scan.last_line + chunk).rsplit(b"\n", 1)
-            scan.last_line = tail[-1][-(_CHUNK):]
+            last_end = chunk.rfind(b"\n")
+            scan.last_line = chunk[last_end + 1:] if last_end >= 0 else (scan.last_line + chunk)[-_CHUNK:]
             scan.ends_with_newline = chunk.endswith(b"\n") or chunk.endswith(b"\r")
-    if scan.bad_utf8_line is None:
+    if scan.bad_utf8_offset is None:
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            scan.bad_utf8_line, scan.bad_utf8_offset = lines_before + 1, scan.size
+            open_character = decoder.getstate()[0]
+            scan.bad_utf8_offset, scan.bad_bytes = scan.size - len(open_character), open_character
+    if scan.bad_utf8_offset is not None:
+        scan.bad_utf8_line = _line_of(path, scan.bad_utf8_offset)
     return scan
+
+
+def _line_of(path, offset: int) -> int:
+    """The 1-based line the byte at ``offset`` is on."""
+    lines_before, read = 0, 0
+    with path.open("rb") as fh:
+        while read < offset and (chunk := fh.read(min(_CHUNK, offset - read))):
+            lines_before += chunk.count(b"\n")
+            read += len(chunk)
+    return lines_before + 1
 
 
 def _encoding_problem(landed: LandedFile, scan: _Scan) -> FileProblem:
@@ -164,7 +182,7 @@ def inspect(landed: LandedFile, source: Source) -> FileProblem | None:
                            "(a CSV with only its header row is accepted as 'no records')")
     if landed.file_format == "parquet":
         return _parquet_problem(landed, source)
-    scan = _scan(landed.path)
+    scan = _scan(landed.path, count_quotes=landed.file_format == "csv")
     if scan.bad_utf8_line is not None:
         return _encoding_problem(landed, scan)
     if landed.file_format == "jsonl":
