@@ -26,7 +26,7 @@ def main(argv=None) -> int:
     parser.add_argument("--to", dest="date_to", help="last delivery date (default: --from, or the last one landed)")
     args = parser.parse_args(argv)
 
-    from orchestration.settings import Settings, apply_quiet_network_env
+    from orchestration.settings import Settings, apply_quiet_network_env, plan_each_asset_once_for_a_range
 
     apply_quiet_network_env()
     settings = Settings.from_env()
@@ -61,6 +61,7 @@ def main(argv=None) -> int:
             partition_key = first
         else:
             tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+            plan_each_asset_once_for_a_range()  # as `orchestration build` does for a range
     elif args.part.startswith("checks:") and args.date_from and args.date_to in (None, args.date_from):
         # A checks-only job has no partitions of its own, but in production the suites run inside the
         # partitioned daily run and validate the rows it wrote; the run's partition tag is what they read.

@@ -40,7 +40,7 @@ def _print_summary(database) -> None:
 
 
 def build(args) -> int:
-    from orchestration.settings import Settings, apply_quiet_network_env
+    from orchestration.settings import Settings, apply_quiet_network_env, plan_each_asset_once_for_a_range
 
     settings = Settings.from_env()
     apply_quiet_network_env()
@@ -106,6 +106,7 @@ def build(args) -> int:
         # What a single-run backfill of the range launches: one run, the range in its tags.
         tags.update({"dagster/asset_partition_range_start": plan.first,
                      "dagster/asset_partition_range_end": plan.last})
+        plan_each_asset_once_for_a_range()
     result = job.execute_in_process(
         instance=instance, run_config=run_config, raise_on_error=False, tags=tags, partition_key=partition_key)
     elapsed = time.perf_counter() - started

@@ -58,6 +58,11 @@ def test_first_build_is_one_run_over_every_delivery_date(built_warehouse):
             == (days[0], days[-1])
         for key in (["raw", "orders"], ["raw", "web_events"], ["marts", "fct_orders"]):
             assert instance.get_materialized_partitions(dg.AssetKey(key)) >= set(days), key
+        # the run planned each asset once for the range, not once per day (settings.ONE_PLANNED_EVENT_PER_ASSET)
+        planned = [e.dagster_event.event_specific_data for e in instance.all_logs(
+            first.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)]
+        orders = [p for p in planned if p.asset_key == dg.AssetKey(["raw", "orders"])]
+        assert len(orders) == 1 and set(orders[0].partitions_subset.get_partition_keys()) >= set(days), orders
 
 
 def _deleted_since_load(built_warehouse, table: str) -> int:
