@@ -90,7 +90,8 @@ def overhead(stages: dict, floor: dict) -> dict:
 
 def same_tables_overhead(pipeline: dict, floor: dict) -> dict:
     """The pipeline limited to the floor's tables (one process) against the floor."""
-    return {"wall_ratio": ratio(pipeline["wall_s"], floor["wall_s"]), "cpu_ratio": ratio(pipeline["cpu_s"], floor["cpu_s"])}
+    return {"wall_ratio": ratio(pipeline["wall_s"], floor["wall_s"]),
+            "cpu_ratio": ratio(pipeline["cpu_s"], floor["cpu_s"])}
 
 
 def pandas_vs_sql(sql: dict, pandas: dict, memory_cap_mib: float | None = None) -> dict:
@@ -174,9 +175,10 @@ def table(result: dict) -> str:
                          f"{f['floor_wall_s']:.1f}s = {f['wall_ratio']}x wall, {f['cpu_ratio']}x cpu")
         same = f.get("same_tables", {})
         if same.get("wall_ratio") is not None:
-            lines.append(f"overhead, the floor's tables only ({same.get('timings', {}).get('dbt_models_count', '?')} dbt models, "
-                         f"one process): {same['wall_s']:.1f}s wall / {same['cpu_s']:.1f}s cpu vs SQL floor "
-                         f"{f['wall_s']:.1f}s / {f['cpu_s']:.1f}s = {same['wall_ratio']}x wall, {same['cpu_ratio']}x cpu")
+            nodes = same.get("timings", {}).get("dbt_models_count", "?")
+            lines.append(f"overhead, the floor's tables only ({nodes} dbt nodes, one process): {same['wall_s']:.1f}s "
+                         f"wall / {same['cpu_s']:.1f}s cpu vs SQL floor {f['wall_s']:.1f}s / {f['cpu_s']:.1f}s = "
+                         f"{same['wall_ratio']}x wall, {same['cpu_ratio']}x cpu")
         elif same:
             lines.append(f"overhead, the floor's tables only: the run failed (see {same.get('log')})")
     if "pandas" in c and "speedup" in c["pandas"]:

@@ -129,7 +129,8 @@ def test_the_floor_scope_runs_what_the_floors_tables_are_made_of_and_nothing_els
     assert {k.to_user_string() for k in graph.get_all_asset_keys() if k.path[0] == "raw"} <= assets
     assert set(stages.FLOOR_TABLES) <= assets
     # what they are made of: the pseudonyms staging joins, the models between staging and the marts
-    assert {"staging/customer_pseudonyms", "staging/stg_shop__orders", "intermediate/int_web_events_sessionized"} <= assets
+    made_of = {"staging/customer_pseudonyms", "staging/stg_shop__orders", "intermediate/int_web_events_sessionized"}
+    assert made_of <= assets
     # nothing the floor has no counterpart for: no other mart, no model, nothing after dbt
     assert not {"marts/customer_lifecycle_monthly", "marts/kpi_daily", "intermediate/int_customer_preferences"} & assets
     assert not any(a.split("/")[0] in ("ml", "serving", "report") for a in assets)
