@@ -34,6 +34,17 @@ def present_parts(env) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def measure_part(part: str, env, logs: Path) -> dict:
+    """One pipeline part (``python -m bench.stage <part>``) as a measured process, with its steps' and dbt nodes'
+    seconds when it wrote them."""
+    name = part.replace(":", "_")
+    timings = logs / f"{name}.timings.json"
+    measured = _m(name, [PY, "-m", "bench.stage", part, "--timings-out", str(timings)], env, logs)
+    if timings.exists():
+        measured["timings"] = report.summarise_timings(json.loads(timings.read_text()))
+    return measured
+
+
 def run_pipeline(env, logs: Path, present: dict, skip: set[str], on_progress=lambda out: None) -> dict:
     """Each present part of each stage as its own measured process, in pipeline order.
 
@@ -54,12 +65,7 @@ def run_pipeline(env, logs: Path, present: dict, skip: set[str], on_progress=lam
         if not present.get(part) or stage in skip:
             continue
         _say(f"stage {stage} ({part})")
-        name = part.replace(":", "_")
-        timings = logs / f"{name}.timings.json"
-        measured = _m(name, [PY, "-m", "bench.stage", part, "--timings-out", str(timings)], env, logs)
-        if timings.exists():
-            measured["timings"] = report.summarise_timings(json.loads(timings.read_text()))
-        parts[stage].append(measured)
+        parts[stage].append(measure_part(part, env, logs))
         on_progress({s: settle(s) for s in parts if parts[s]})
     return {stage: settle(stage) for stage in parts}
 
@@ -82,12 +88,8 @@ def pipeline_on_floor_tables(run_dir: Path, logs: Path, floor_counts: dict, floo
     empty warehouse over the same landing files, one run in one process as ``make run`` runs it."""
     scoped = run_dir.parent / "floor_scope_run"
     data.prepare_run_on(run_dir / "landing", scoped)
-    timings = logs / "floor_scope.timings.json"
     try:
-        m = _m("floor_scope", [PY, "-m", "bench.stage", stages.FLOOR_SCOPE, "--timings-out", str(timings)],
-               data.run_env(scoped), logs)
-        if timings.exists():
-            m["timings"] = report.summarise_timings(json.loads(timings.read_text()))
+        m = measure_part(stages.FLOOR_SCOPE, data.run_env(scoped), logs)
         m["parity"] = floor_parity(scoped / "warehouse.duckdb", floor_counts)
     finally:
         shutil.rmtree(scoped, ignore_errors=True)  # a second warehouse of raw data: gigabytes at L
