@@ -53,6 +53,9 @@ def main(argv=None) -> int:
     r.add_argument("--pandas-memory-cap-gib", type=float, default=16.0,
                    help="stop the pandas way once it holds this much memory (it may need more than the machine "
                         "has at L/XL); the comparison then reports bounds")
+    r.add_argument("--copy-before-daily", type=Path, default=None,
+                   help="keep a copy of the run directory as the full build left it, to re-measure the daily run "
+                        "on (python -m bench daily)")
     c = sub.add_parser("compare", help="the comparisons of an earlier run, made now on its kept data and warehouse")
     c.add_argument("results", type=Path, help="the earlier run's results file (bench/results/<scale>-<time>.json)")
     c.add_argument("--data-root", type=Path, default=data.DEFAULT_ROOT, help="where that run's data is cached")
@@ -100,7 +103,7 @@ def main(argv=None) -> int:
     path = run.results_path(scale.name, args.results_dir or run.RESULTS_DIR)
     print(f"results (updated as the run goes): {path}", flush=True)
     result = run.run(scale, args.seed, args.data_root, skip, pandas_memory_cap_mib=args.pandas_memory_cap_gib * 1024,
-                     checkpoint=lambda r: run.save(r, path))
+                     checkpoint=lambda r: run.save(r, path), copy_before_daily=args.copy_before_daily)
     print(f"\nScale {scale.name}: {scale.customers:,} customers x {scale.days} days (seed {args.seed})\n")
     print(report.table(result))
     print(f"\nresults: {path}")

@@ -79,6 +79,20 @@ def _fresh_run_dir(run_dir: Path) -> None:
     shutil.copy(BENCH_DIR.parent / "deploy" / "dagster.yaml", run_dir / "dagster_home" / "dagster.yaml")
 
 
+def copy_run_dir(run_dir: Path, dest: Path) -> None:
+    """A copy of a run directory to re-run its next step on later (``python -m bench daily``).
+
+    The landing files and the held-back day are hard links, like the run's own; the warehouse, the
+    Dagster instance and the rest are copied, since the next run writes them.
+    """
+    shutil.rmtree(dest, ignore_errors=True)
+    linked = {"landing", "held_back"}
+    shutil.copytree(run_dir, dest, symlinks=True,
+                    ignore=lambda folder, names: linked & set(names) if Path(folder) == run_dir else set())
+    for name in linked & {p.name for p in run_dir.iterdir()}:
+        shutil.copytree(run_dir / name, dest / name, copy_function=os.link)
+
+
 def release_held_back(run_dir: Path) -> None:
     """Deliver the held-back day into the landing zone (the daily run's new files)."""
     held = run_dir / "held_back"

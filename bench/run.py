@@ -190,8 +190,12 @@ def compare_incremental(run_dir: Path, env, logs: Path, stages_out: dict, held_b
 
 
 def run(scale: Scale, seed: int, root: Path, skip: set[str], keep_run_dir: bool = True,
-        pandas_memory_cap_mib: float | None = None, checkpoint=lambda result: None) -> dict:
+        pandas_memory_cap_mib: float | None = None, checkpoint=lambda result: None,
+        copy_before_daily: Path | None = None) -> dict:
     """Generate (or reuse) the data, run every stage and comparison not in ``skip``.
+
+    ``copy_before_daily``: where to keep a copy of the run directory as the full build left it, to
+    re-measure the daily run on later (``python -m bench daily``).
 
     ``checkpoint(result)`` is called with the result so far after every stage part and comparison;
     the result says ``"complete": false`` until the end.
@@ -244,6 +248,9 @@ def run(scale: Scale, seed: int, root: Path, skip: set[str], keep_run_dir: bool 
     make_comparisons(run_dir, env, logs, stages_out, {"floor", "pandas", "clv"} - skip, pandas_memory_cap_mib, c,
                      progress)
     if "incremental" not in skip:
+        if copy_before_daily is not None:
+            _say(f"copying the run directory to {copy_before_daily}")
+            data.copy_run_dir(run_dir, copy_before_daily)
         _say("daily run vs full build")
         c["incremental"] = compare_incremental(run_dir, env, logs, stages_out, prepared["held_back_day"])
     result["targets"] = report.judge(result)
