@@ -518,3 +518,35 @@ def test_a_partitioned_run_tests_the_rows_it_wrote_and_every_other_build_all_row
     outcomes = _test_outcomes(db)
     assert outcomes[unique_test][0] == "fail"
     assert outcomes[channel_test][0] == "pass"
+
+
+def test_a_partitioned_run_checks_the_totals_of_the_orders_it_rewrote(warehouse_copy):
+    """tests/assert_order_items_sum_to_fct_orders.sql: a daily run compares lines and order totals for the
+    orders it rewrote; a run without a window compares every order."""
+    data_dir = warehouse_copy
+    db = data_dir / "warehouse.duckdb"
+    build_facts(db)
+    old_order = _existing_orders(db, "completed", 1)[0]["order_id"]
+    updated = _existing_orders(db, "completed", 2)[1]
+    updated.update(status="returned", updated_at="2099-01-01 00:00:00")
+    write_csv(data_dir / "landing" / "orders" / "2099-01-01" / "orders_status_updates.csv", "orders", [updated])
+    load(data_dir, "orders")
+    window = ("--vars", json.dumps({"delivery_date_from": "2099-01-01", "delivery_date_to": "2099-01-01"}))
+    totals = "assert_order_items_sum_to_fct_orders"
+
+    def break_totals(order_id: str) -> None:
+        with duckdb.connect(str(db)) as con:
+            con.execute("update marts.fct_orders set line_count = line_count + 1 where order_id = ?", [order_id])
+
+    break_totals(old_order)  # an order the daily run does not rewrite
+    build_facts(db, *window)
+    status, sql = _test_outcomes(db)[totals]
+    assert status == "pass" and "_built_at" in sql
+    dbt(db, "test", "--select", totals, check=False)
+    assert _test_outcomes(db)[totals][0] == "fail"
+
+    with duckdb.connect(str(db)) as con:
+        con.execute("update marts.fct_orders set line_count = line_count - 1 where order_id = ?", [old_order])
+    break_totals(updated["order_id"])  # the order the daily run rewrote
+    dbt(db, "test", "--select", totals, *window, check=False)
+    assert _test_outcomes(db)[totals][0] == "fail"

@@ -41,9 +41,22 @@
 {%- endmacro %}
 
 
+{# True when this run's tests check only what the run wrote: it has a delivery window and no test_every_row. #}
+{% macro tests_read_newest_writes_only() -%}
+    {{ return(execute and var('delivery_date_from', none) and not var('test_every_row', false)) }}
+{%- endmacro %}
+
+
+{# SQL predicate over `relation`: the row is among those its newest build wrote (column _built_at). Singular
+   tests over incremental models use it where tests_read_newest_writes_only(). #}
+{% macro written_by_newest_build(relation) -%}
+    _built_at = (select max(_built_at) from {{ relation }})
+{%- endmacro %}
+
+
 {# The predicate limiting the running test to the rows its run wrote, or '' to test every row. #}
 {% macro changed_rows_condition(relation) -%}
-    {%- if not execute or not var('delivery_date_from', none) or var('test_every_row', false) -%}
+    {%- if not tests_read_newest_writes_only() -%}
         {%- do return('') -%}
     {%- endif -%}
     {%- set read_nodes = model.get('depends_on', {}).get('nodes', []) -%}
@@ -58,7 +71,7 @@
     {%- if not read_nodes -%}
         {%- do return('') -%}
     {%- endif -%}
-    {%- set newest = '_built_at = (select max(_built_at) from ' ~ relation ~ ')' -%}
+    {%- set newest = written_by_newest_build(relation) -%}
     {%- set test = model.get('test_metadata') or {} -%}
     {%- set kwargs = test.get('kwargs', {}) -%}
     {%- if test.get('name') == 'unique' -%}

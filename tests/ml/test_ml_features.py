@@ -38,6 +38,19 @@ def test_point_in_time_features_on_a_tiny_history():
     assert f.loc["d", "frequency"] == 0 and pd.isna(f.loc["d", "recency_days"])
 
 
+def test_activity_columns_exist_when_there_is_activity_even_none_in_the_window():
+    orders = pd.DataFrame({"customer_key": ["a"], "order_date": ["2024-02-01"], "net_revenue": [10.0]})
+    kinds = {"customer_key": "object", "event_time": "datetime64[ns]", "activity_type": "object"}
+    none = pd.DataFrame({c: pd.Series(dtype=t) for c, t in kinds.items()})
+    long_ago = pd.DataFrame({"customer_key": ["a"], "event_time": [pd.Timestamp("2023-01-01")],
+                             "activity_type": ["session"]})
+
+    without = customer_features(orders, "2024-03-01", activity=none)
+    assert not [c for c in without.columns if c.startswith("activity")]
+    old_only = customer_features(orders, "2024-03-01", activity=long_ago).set_index("customer_key")
+    assert old_only.loc["a", "activity_last_30d"] == 0 and old_only.loc["a", "activity_last_90d"] == 0
+
+
 def test_missing_columns_are_named():
     with pytest.raises(KeyError, match="net_revenue"):
         customer_features(pd.DataFrame({"customer_key": [1], "order_date": ["2024-01-01"]}), "2024-02-01")

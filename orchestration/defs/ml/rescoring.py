@@ -69,9 +69,17 @@ def plan(con: duckdb.DuckDBPyConnection, table: str, key: str, fingerprints_sql:
         everyone = inputs.query_df(con, f"select * from {current} order by 1")
         return RescorePlan(True, reason, everyone, pd.DataFrame({key: pd.Series(dtype=object)}))
     stored = f"(select distinct {key}, {FINGERPRINT} from {common.SCHEMA}.{table})"
-    changed = inputs.query_df(con, f"select * from (select * from {current} except select * from {stored}) order by 1")
-    removed = inputs.query_df(con, f"select * from (select {key} from {stored} except select {key} from {current}) "
-                                   "order by 1")
+    # One query, so today's fingerprints are computed once for both comparisons: for the recommendations
+    # they are an aggregate over every order line (at L 7.8 s of the daily run's 14 s step when it ran twice).
+    both = inputs.query_df(con, f"""
+        with today as materialized ({current})
+        select *, false as gone from (select * from today except select * from {stored})
+        union all
+        -- the stored fingerprint rides along only to keep the column's integer type (a null would make it float)
+        select *, true from {stored} as s where not exists (select 1 from today where today.{key} = s.{key})
+        order by 1""")
+    changed = both[~both["gone"]].drop(columns="gone").reset_index(drop=True)
+    removed = both.loc[both["gone"], [key]].reset_index(drop=True)
     return RescorePlan(False, f"same model ({model_run_id}); {len(changed):,} new or changed, {len(removed):,} gone",
                        changed, removed)
 
