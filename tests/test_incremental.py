@@ -466,11 +466,9 @@ def _test_outcomes(database: Path) -> dict[str, tuple[str, str]]:
             for r in results if r["unique_id"].startswith("test.")}
 
 
-def test_a_partitioned_run_tests_the_rows_it_wrote_and_every_other_build_all_rows(warehouse_copy):
-    """dbt_project/macros/tests_on_changed_rows.sql: a run with a delivery window (the daily run) tests the
-    rows its incremental models wrote; uniqueness still against every row; any test that reads a table
-    rebuilt whole, and any run without a window, reads every row."""
-    data_dir = warehouse_copy
+def _facts_with_one_order_updated(data_dir: Path) -> tuple[Path, str, dict, tuple[str, str]]:
+    """The facts built, then a status update of one completed order landed and loaded for delivery date
+    2099-01-01: (warehouse, another completed order's id, the updated order, dbt's --vars for that window)."""
     db = data_dir / "warehouse.duckdb"
     build_facts(db)
     old_order = _existing_orders(db, "completed", 1)[0]["order_id"]
@@ -479,6 +477,14 @@ def test_a_partitioned_run_tests_the_rows_it_wrote_and_every_other_build_all_row
     write_csv(data_dir / "landing" / "orders" / "2099-01-01" / "orders_status_updates.csv", "orders", [updated])
     load(data_dir, "orders")
     window = ("--vars", json.dumps({"delivery_date_from": "2099-01-01", "delivery_date_to": "2099-01-01"}))
+    return db, old_order, updated, window
+
+
+def test_a_partitioned_run_tests_the_rows_it_wrote_and_every_other_build_all_rows(warehouse_copy):
+    """dbt_project/macros/tests_on_changed_rows.sql: a run with a delivery window (the daily run) tests the
+    rows its incremental models wrote; uniqueness still against every row; any test that reads a table
+    rebuilt whole, and any run without a window, reads every row."""
+    db, old_order, updated, window = _facts_with_one_order_updated(warehouse_copy)
     channel_test = "accepted_values_fct_orders_channel__web__app__store"
     unique_test = "unique_fct_orders_order_id"
 
@@ -523,15 +529,7 @@ def test_a_partitioned_run_tests_the_rows_it_wrote_and_every_other_build_all_row
 def test_a_partitioned_run_checks_the_totals_of_the_orders_it_rewrote(warehouse_copy):
     """tests/assert_order_items_sum_to_fct_orders.sql: a daily run compares lines and order totals for the
     orders it rewrote; a run without a window compares every order."""
-    data_dir = warehouse_copy
-    db = data_dir / "warehouse.duckdb"
-    build_facts(db)
-    old_order = _existing_orders(db, "completed", 1)[0]["order_id"]
-    updated = _existing_orders(db, "completed", 2)[1]
-    updated.update(status="returned", updated_at="2099-01-01 00:00:00")
-    write_csv(data_dir / "landing" / "orders" / "2099-01-01" / "orders_status_updates.csv", "orders", [updated])
-    load(data_dir, "orders")
-    window = ("--vars", json.dumps({"delivery_date_from": "2099-01-01", "delivery_date_to": "2099-01-01"}))
+    db, old_order, updated, window = _facts_with_one_order_updated(warehouse_copy)
     totals = "assert_order_items_sum_to_fct_orders"
 
     def break_totals(order_id: str) -> None:
