@@ -32,10 +32,12 @@ from orchestration.defs.privacy.retention import apply_retention
 # The incremental order chain: staging keeps the latest version of each order and line, the
 # order-line totals and both facts recompute the changed orders.
 FACTS = ("staging.stg_shop__orders", "staging.stg_shop__order_items", "intermediate.int_order_lines_totaled",
-         "marts.fct_orders", "marts.fct_order_items", "intermediate.int_customer_purchases")
+         "marts.fct_orders", "marts.fct_order_items", "intermediate.int_customer_purchases",
+         "intermediate.int_customer_preferences")
 ORDER_MODELS = {"stg_shop__orders": "staging/shop", "stg_shop__order_items": "staging/shop",
                 "int_order_lines_totaled": "intermediate", "fct_orders": "marts", "fct_order_items": "marts"}
 DBT = str(Path(sys.executable).with_name("dbt"))
+WRITE_WATERMARKS = {"_built_at", "_catalog_loaded_at"}
 
 
 def dbt(database: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -53,13 +55,15 @@ def dbt(database: Path, *args: str, check: bool = True) -> subprocess.CompletedP
 def build_facts(database: Path, *extra: str) -> None:
     """The incremental facts and everything upstream: they read the shop staging and order-line tables,
     which must be rebuilt from the new raw rows first (as every Dagster run that loads data does)."""
-    dbt(database, "build", "--select", "+fct_orders", "+fct_order_items", "+int_customer_purchases", *extra)
+    dbt(database, "build", "--select", "+fct_orders", "+fct_order_items", "+int_customer_preferences", *extra)
 
 
 def table_digest(database: Path, table: str) -> tuple[int, str]:
-    """Row count and a checksum of the whole content, independent of row order and of when each row was written."""
+    """Row count and a checksum of the whole content, independent of row order and of when each row was written
+    (the watermark columns say when, and which inputs were newest then)."""
     with duckdb.connect(str(database), read_only=True) as con:
-        columns = [r[0] for r in con.execute(f"select * from {table} limit 0").description if r[0] != "_built_at"]
+        columns = [r[0] for r in con.execute(f"select * from {table} limit 0").description
+                   if r[0] not in WRITE_WATERMARKS]
         rows = con.execute(f"select {', '.join(columns)} from {table}").fetchall()
     lines = sorted(repr(r) for r in rows)
     return len(rows), hashlib.sha256("\n".join(lines).encode()).hexdigest()
@@ -137,6 +141,27 @@ def _purchases(database: Path, order_id: str) -> list[tuple]:
                            [order_id]).fetchall()
 
 
+def _single_product_buyer(database: Path, exclude: list[str]) -> tuple[str, str, str, str]:
+    """A customer whose completed orders hold one product only, none of them in ``exclude``: (customer, product,
+    its category, another category of the catalogue)."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute("""
+            with buyers as (
+                select orders.customer_key, min(items.product_id) as product_id
+                from staging.stg_shop__order_items as items
+                inner join intermediate.int_order_lines_totaled as orders on items.order_id = orders.order_id
+                where orders.is_completed
+                group by orders.customer_key
+                having count(distinct items.product_id) = 1
+                   and not bool_or(orders.order_id in (select unnest(?)))
+            )
+            select buyers.customer_key, buyers.product_id, products.category,
+                   (select min(category) from staging.stg_catalog__products where category <> products.category)
+            from buyers
+            inner join staging.stg_catalog__products as products on buyers.product_id = products.product_id
+            order by buyers.customer_key limit 1""", [exclude]).fetchone()
+
+
 def test_incremental_equals_full_refresh_after_late_file_and_status_update(warehouse_copy, tmp_path):
     data_dir = warehouse_copy
     db = data_dir / "warehouse.duckdb"
@@ -182,7 +207,14 @@ def test_incremental_equals_full_refresh_after_late_file_and_status_update(wareh
     assert len(moved_from) > 1 and moved["customer_id"] != customer
     moved.update(customer_id=customer, updated_at="2099-01-01 00:00:00")
     write_csv(landing / "orders" / new_day / "orders_corrections.csv", "orders", [cancelled, moved])
-    load(data_dir, "orders", "order_items")
+    # 4. The catalogue moves a product to another category: the favourite category of a customer who bought
+    #    only that product follows, though none of the customer's orders changed.
+    loyal_customer, product, category, other_category = _single_product_buyer(db, exclude=[
+        returned["order_id"], cancelled["order_id"], moved["order_id"], extra_line_order["order_id"]])
+    moved_product = _raw_rows(db, "raw.products", "product_id = ? order by updated_at desc limit 1", [product])[0]
+    moved_product.update(category=other_category, updated_at="2099-01-01 00:00:00")
+    write_csv(landing / "products" / new_day / "products_recategorised.csv", "products", [moved_product])
+    load(data_dir, "orders", "order_items", "products")
 
     incremental, full = build_incrementally_and_from_scratch(db, tmp_path, build_facts, FACTS)
     assert incremental == full
@@ -204,6 +236,12 @@ def test_incremental_equals_full_refresh_after_late_file_and_status_update(wareh
         assert con.execute("select count(*) from marts.fct_order_items where order_id = ? and line_number = 99",
                            [extra_line_order["order_id"]]).fetchone()[0] == 1
         assert con.execute("select count(*) from intermediate.int_customer_purchases where order_id = ?",
+                           [cancelled["order_id"]]).fetchone()[0] == 0
+        assert con.execute("select favourite_category from intermediate.int_customer_preferences "
+                           "where customer_key = ?", [loyal_customer]).fetchone()[0] == other_category != category
+        # the customer whose only purchase was cancelled has no favourites left
+        assert con.execute("select count(*) from intermediate.int_customer_preferences where customer_key = ("
+                           "select customer_key from marts.fct_orders where order_id = ?)",
                            [cancelled["order_id"]]).fetchone()[0] == 0
     # the moved order's former buyer has one purchase fewer, numbered again from 1
     rest = [order for order, _, _ in moved_from if order != moved["order_id"]]
@@ -233,6 +271,9 @@ def test_incremental_equals_full_refresh_after_late_file_and_status_update(wareh
         for table, mark in marks.items():
             marked = [untouched] if table.endswith("order_items") else [untouched, returned["order_id"]]
             con.execute(f"update {table} set {mark} where order_id in (select unnest(?))", [marked])
+        con.execute("""update intermediate.int_customer_preferences set favourite_channel = 'mark' where customer_key in (
+                           select customer_key from marts.fct_orders where order_id in (?, ?))""",
+                    [untouched, returned["order_id"]])
     returned.update(status="completed", updated_at="2099-01-02 00:00:00")
     write_csv(landing / "orders" / "2099-01-02" / "orders_status_updates.csv", "orders", [returned])
     load(data_dir, "orders")
@@ -241,6 +282,9 @@ def test_incremental_equals_full_refresh_after_late_file_and_status_update(wareh
         for table, mark in marks.items():
             kept = {r[0] for r in con.execute(f"select distinct order_id from {table} where {mark}").fetchall()}
             assert kept == {untouched}, table
+        kept = con.execute("""select customer_key from intermediate.int_customer_preferences
+                              where favourite_channel = 'mark'""").fetchall()
+        assert kept == con.execute("select customer_key from marts.fct_orders where order_id = ?", [untouched]).fetchall()
 
 
 def test_strategy_is_portable():

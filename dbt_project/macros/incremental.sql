@@ -66,7 +66,8 @@
   as a whole (anonymous_id). Only delete+insert replaces a set of rows by a non-unique key (merge
   needs a unique one). The sessionised events are keyed by event_id, which a merge format could
   take (not tried), but they go with fct_sessions: both incremental on DuckDB and rebuilt whole as
-  tables on other adapters. So does int_customer_purchases, which replaces a customer's rows.
+  tables on other adapters. So do int_customer_purchases and int_customer_preferences, which replace a
+  customer's rows.
 #}
 {% macro group_replacing_materialization() -%}
     {{ return('incremental' if target.type == 'duckdb' else 'table') }}
@@ -152,5 +153,16 @@
           from {{ input_relation }}
           where _built_at > (select max(_built_at) from {{ this }} where _built_at < {{ built_at() }})
       )
+    {%- endif -%}
+{%- endmacro %}
+
+
+{# Post-hook of int_customer_preferences: delete+insert replaces the rows of each recomputed customer who still
+   has a purchase; one whose purchases were all cancelled, or re-delivered under another customer, keeps a row
+   for purchases that no longer exist. #}
+{% macro delete_rows_of_customers_without_purchases(purchases_relation) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where customer_key not in (select customer_key from {{ purchases_relation }})
     {%- endif -%}
 {%- endmacro %}

@@ -1,14 +1,52 @@
--- A table: customer_360, nps_summary and its tests read it; as a view each re-joins every order line.
-{{ config(materialized='table') }}
+-- Stored, not a view: customer_360, nps_summary and its tests read it; as a view each re-joins every
+-- order line. Incremental per customer on DuckDB (macros/incremental.sql), so a daily run re-ranks the
+-- customers whose purchases or bought products changed, not all of them: those int_customer_purchases
+-- rewrote since this table's last build, and the buyers of a product the catalogue re-delivered since
+-- (its category may have moved). A customer left without purchases loses the row (post-hook).
+{{
+    config(
+        materialized=group_replacing_materialization(),
+        unique_key='customer_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        pre_hook=["{{ add_missing_watermark_column('_built_at') }}",
+                  "{{ add_missing_watermark_column('_catalog_loaded_at') }}"],
+        post_hook="{{ delete_rows_of_customers_without_purchases(ref('int_customer_purchases')) }}"
+    )
+}}
 
 with
 
-order_items as (
-    select * from {{ ref('stg_shop__order_items') }}
+{% if is_incremental() %}
+changed_customers as (
+    select customer_key
+    from {{ ref('int_customer_purchases') }}
+    where _built_at > {{ last_build_watermark('_built_at') }}
+    union
+    select orders.customer_key
+    from {{ ref('stg_shop__order_items') }} as order_items
+    inner join {{ ref('int_order_lines_totaled') }} as orders
+        on order_items.order_id = orders.order_id
+    where order_items.product_id in (
+        select product_id
+        from {{ ref('stg_catalog__products') }}
+        where _loaded_at > {{ last_build_watermark('_catalog_loaded_at') }}
+    )
 ),
+{% endif %}
 
 orders as (
     select * from {{ ref('int_order_lines_totaled') }}
+    {% if is_incremental() %}
+    where customer_key in (select customer_key from changed_customers)
+    {% endif %}
+),
+
+order_items as (
+    select * from {{ ref('stg_shop__order_items') }}
+    {% if is_incremental() %}
+    where order_id in (select order_id from orders)
+    {% endif %}
 ),
 
 products as (
@@ -17,6 +55,9 @@ products as (
 
 purchases as (
     select * from {{ ref('int_customer_purchases') }}
+    {% if is_incremental() %}
+    where customer_key in (select customer_key from changed_customers)
+    {% endif %}
 ),
 
 -- Favourite = most units kept (completed orders); ties go to the higher spend,
@@ -83,4 +124,9 @@ final as (
         and ranked_channels.channel_rank = 1
 )
 
-select * from final
+-- _built_at: when this run wrote the row; _catalog_loaded_at: the newest catalogue load it ranked with
+select
+    final.*,
+    {{ built_at() }} as _built_at,
+    (select max(_loaded_at) from {{ ref('stg_catalog__products') }}) as _catalog_loaded_at
+from final
