@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 from warehouse_build import TEMP_DIRS_MADE, BuiltWarehouse, run_build, warehouse_env
 
@@ -20,3 +23,13 @@ def built_warehouse(tmp_path_factory) -> BuiltWarehouse:
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"`python -m orchestration build` failed:\n{output[-6000:]}"
     return BuiltWarehouse.after_build(data_dir, warehouse_env(data_dir), output)
+
+
+@pytest.fixture()
+def warehouse_copy(built_warehouse, tmp_path) -> Path:
+    """A writable copy of the session's demo warehouse and its landing zone (``<tmp>/data``)."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    shutil.copytree(built_warehouse.landing_dir, data_dir / "landing")
+    shutil.copy2(built_warehouse.database, data_dir / "warehouse.duckdb")
+    return data_dir

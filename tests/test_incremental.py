@@ -4,7 +4,8 @@ Starts from a copy of the session's demo warehouse (built by the real CLI), land
 way feeds do (a late file in an old delivery folder, a status update re-delivered in a new
 folder), loads them with the real loader and runs the real dbt project incrementally; a second
 copy of the same raw data is rebuilt with ``--full-refresh``; the models must match row for row.
-The order facts are checked after late files and status updates, the clickstream chain after
+The order facts and the customer models on them (purchases, preferences, lifecycle months) are checked after
+late files, status updates and a recategorised product, the clickstream chain after
 late events that join two visits, a new day's events and raw event retention, the campaign touches
 and tickets after a late touch, a re-sent ticket and retention.
 """
@@ -22,7 +23,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
-import pytest
 from warehouse_build import PROJECT_ROOT, QUIET
 
 from landing.contract import SOURCES
@@ -30,10 +30,11 @@ from orchestration.defs.ingest.loader import load_source
 from orchestration.defs.privacy.retention import apply_retention
 
 # The incremental order chain: staging keeps the latest version of each order and line, the
-# order-line totals and both facts recompute the changed orders.
+# order-line totals and both facts recompute the changed orders, the models per customer on them
+# (purchases, preferences, lifecycle months) the changed customers.
 FACTS = ("staging.stg_shop__orders", "staging.stg_shop__order_items", "intermediate.int_order_lines_totaled",
          "marts.fct_orders", "marts.fct_order_items", "intermediate.int_customer_purchases",
-         "intermediate.int_customer_preferences")
+         "intermediate.int_customer_preferences", "marts.customer_lifecycle_monthly")
 ORDER_MODELS = {"stg_shop__orders": "staging/shop", "stg_shop__order_items": "staging/shop",
                 "int_order_lines_totaled": "intermediate", "fct_orders": "marts", "fct_order_items": "marts"}
 DBT = str(Path(sys.executable).with_name("dbt"))
@@ -55,7 +56,8 @@ def dbt(database: Path, *args: str, check: bool = True) -> subprocess.CompletedP
 def build_facts(database: Path, *extra: str) -> None:
     """The incremental facts and everything upstream: they read the shop staging and order-line tables,
     which must be rebuilt from the new raw rows first (as every Dagster run that loads data does)."""
-    dbt(database, "build", "--select", "+fct_orders", "+fct_order_items", "+int_customer_preferences", *extra)
+    dbt(database, "build", "--select", "+fct_orders", "+fct_order_items", "+int_customer_preferences",
+        "+customer_lifecycle_monthly", *extra)
 
 
 def table_digest(database: Path, table: str) -> tuple[int, str]:
@@ -98,15 +100,6 @@ def load(data_dir: Path, *sources: str) -> None:
     with duckdb.connect(str(data_dir / "warehouse.duckdb")) as con:
         for source in sources:
             load_source(con, source, data_dir / "landing", rejected_dir=data_dir / "rejected_files")
-
-
-@pytest.fixture()
-def warehouse_copy(built_warehouse, tmp_path) -> Path:
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    shutil.copytree(built_warehouse.landing_dir, data_dir / "landing")
-    shutil.copy2(built_warehouse.database, data_dir / "warehouse.duckdb")
-    return data_dir
 
 
 def _raw_rows(database: Path, table: str, where: str, params: list | None = None) -> list[dict]:
@@ -262,8 +255,10 @@ def test_incremental_equals_full_refresh_after_late_file_and_status_update(wareh
     # (Its lines are marked nowhere: the update re-delivers no line, so they are rightly not re-staged.)
     with duckdb.connect(str(db), read_only=True) as con:
         untouched = con.execute("""select min(order_id) from marts.fct_orders where status = 'completed'
-                                   and customer_key <> (select customer_key from marts.fct_orders where order_id = ?)""",
-                                [returned["order_id"]]).fetchone()[0]
+                                   and customer_key <> (select customer_key from marts.fct_orders where order_id = ?)
+                                   and order_id in (select order_id from staging.stg_shop__order_items
+                                                    where product_id <> ?)""",
+                                [returned["order_id"], product]).fetchone()[0]
     marks = {"staging.stg_shop__orders": "_batch_id = 'mark'", "staging.stg_shop__order_items": "_batch_id = 'mark'",
              "intermediate.int_order_lines_totaled": "distinct_product_count = -1",
              "intermediate.int_customer_purchases": "channel = 'mark'"}
@@ -276,7 +271,13 @@ def test_incremental_equals_full_refresh_after_late_file_and_status_update(wareh
                     [untouched, returned["order_id"]])
     returned.update(status="completed", updated_at="2099-01-02 00:00:00")
     write_csv(landing / "orders" / "2099-01-02" / "orders_status_updates.csv", "orders", [returned])
-    load(data_dir, "orders")
+    # A new price for a product the untouched customer bought re-ranks nobody's favourites.
+    repriced = _raw_rows(db, "raw.products", """product_id = (
+        select min(product_id) from staging.stg_shop__order_items where order_id = ? and product_id <> ?)
+        order by updated_at desc limit 1""", [untouched, product])[0]
+    repriced.update(price=repriced["price"] + 1, updated_at="2099-01-02 00:00:00")
+    write_csv(landing / "products" / "2099-01-02" / "products_repriced.csv", "products", [repriced])
+    load(data_dir, "orders", "products")
     build_facts(db)
     with duckdb.connect(str(db), read_only=True) as con:
         for table, mark in marks.items():

@@ -52,11 +52,12 @@ DBT_VARS = "{as_of_date: '2026-10-31'}"
 # Marts compared row for row. The hash customer_version_id is left out: dbt's
 # snapshot id hashes the timestamp as each engine casts it to text.
 KEY_MARTS = {
-    "customer_rfm": [], "customer_lifecycle": [], "customer_lifecycle_monthly": [],
+    "customer_rfm": [], "customer_lifecycle": [],
     "customer_lifecycle_transitions": [], "cohort_retention": [], "dim_customers": [],
     "dim_customers_history": ["customer_version_id"], "dim_products": [], "dim_date": [],
     # _built_at: when each engine's run wrote the row
     "fct_orders": ["_built_at"], "fct_order_items": ["_built_at"], "fct_sessions": ["_built_at"],
+    "customer_lifecycle_monthly": ["_built_at"],
     "fct_support_tickets": [],
     "fct_survey_responses": [], "fct_conversion_funnel": [], "kpi_daily": [], "kpi_monthly": [],
     "nps_summary": [], "experiment_results": [], "segment_breakdowns": [], "customer_360": [],

@@ -163,6 +163,7 @@
 {% macro delete_rows_of_customers_without_purchases(purchases_relation) -%}
     {%- if is_incremental() -%}
     delete from {{ this }}
-    where customer_key not in (select customer_key from {{ purchases_relation }})
+    -- each customer with purchases has one numbered 1: reading those keys costs less than all 10M at L
+    where customer_key not in (select customer_key from {{ purchases_relation }} where purchase_number = 1)
     {%- endif -%}
 {%- endmacro %}

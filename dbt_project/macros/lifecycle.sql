@@ -23,3 +23,42 @@
         else 'active'
     end
 {%- endmacro %}
+
+
+{#
+  Post-hook of customer_lifecycle_monthly: delete+insert replaced the rows this run recomputed, which are
+  all the rows of the new grid it did not carry over unchanged; an older row still there is outside the
+  new grid and goes: its month is before the first month of data or after the reference month, or its
+  customer is gone from dim_customers or had not signed up by the month's stage date now (a corrected
+  signup, or a reference date moved back).
+#}
+{% macro delete_superseded_lifecycle_months(customers_relation, purchases_relation) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} as superseded
+    using (
+        select
+            cast({{ dbt.date_trunc('month', 'min(order_date)') }} as date) as first_month,
+            (select reference_date from ({{ reference_date_select() }}) as reference) as reference_date
+        from {{ purchases_relation }}
+    ) as grid
+    where (superseded._built_at < {{ built_at() }} or superseded._built_at is null)
+      and (
+          superseded.month_start < grid.first_month
+          or superseded.month_start > grid.reference_date
+          -- keys from a plain join: a correlated not-exists with the date condition grouped every row first
+          -- (2.6 s against 0.4 s at L)
+          or (superseded.customer_key, superseded.month_start) in (
+              select stored.customer_key, stored.month_start
+              from {{ this }} as stored
+              cross join ({{ reference_date_select() }}) as reference
+              left join {{ customers_relation }} as customers
+                  on stored.customer_key = customers.customer_key
+              where (stored._built_at < {{ built_at() }} or stored._built_at is null)
+                and (
+                    customers.customer_key is null
+                    or customers.signup_date > least({{ month_end('stored.month_start') }}, reference.reference_date)
+                )
+          )
+      )
+    {%- endif -%}
+{%- endmacro %}

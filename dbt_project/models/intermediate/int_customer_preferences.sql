@@ -1,8 +1,9 @@
 -- Stored, not a view: customer_360, nps_summary and its tests read it; as a view each re-joins every
 -- order line. Incremental per customer on DuckDB (macros/incremental.sql), so a daily run re-ranks the
 -- customers whose purchases or bought products changed, not all of them: those int_customer_purchases
--- rewrote since this table's last build, and the buyers of a product the catalogue re-delivered since
--- (its category may have moved). A customer left without purchases loses the row (post-hook).
+-- rewrote since this table's last build, and the buyers of a product the catalogue delivered since, if it
+-- is new or has ever had another category (a price change alone moves no favourite). A customer left
+-- without purchases loses the row (post-hook).
 {{
     config(
         materialized=group_replacing_materialization(),
@@ -31,6 +32,7 @@ changed_customers as (
         select product_id
         from {{ ref('stg_catalog__products') }}
         where _loaded_at > {{ last_build_watermark('_catalog_loaded_at') }}
+            and (has_changed_category or first_loaded_at > {{ last_build_watermark('_catalog_loaded_at') }})
     )
 ),
 {% endif %}

@@ -1,6 +1,10 @@
 -- Every consent state the CRM ever sent, not only the latest: raw keeps each delivered
 -- version of a customer, and consent history needs all of them (the snapshot only sees
 -- what existed at each build).
+-- Stored, not a view: customer_consent_history and four tests read it, and as a view each re-ran the
+-- de-duplication over every CRM version. Rebuilt whole every run, like stg_crm__customers.
+{{ config(materialized='table') }}
+
 with
 
 source as (
