@@ -167,3 +167,21 @@
     where customer_key not in (select customer_key from {{ purchases_relation }} where purchase_number = 1)
     {%- endif -%}
 {%- endmacro %}
+
+
+{# True when an incremental run of the model can build on the rows already stored: the relation exists and
+   holds rows stamped by an earlier build in `watermark_column`. Otherwise (the first build, a --full-refresh,
+   a table built before the model was incremental) a model may render its plain full select instead of its
+   incremental one: with every key changed, the incremental joins only cost time and memory (the lifecycle
+   months at L: 19 s and 5.9 GB against 8 s and 2.5 GB). Runs a query at execution, so call it from the model. #}
+{% macro builds_on_stored_rows(watermark_column) -%}
+    {%- if not (execute and is_incremental()) -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+    {%- if watermark_column | lower not in columns -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set stamped = run_query('select max(' ~ watermark_column ~ ') is not null from ' ~ this) -%}
+    {{ return(stamped.columns[0].values()[0]) }}
+{%- endmacro %}

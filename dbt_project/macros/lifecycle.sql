@@ -25,6 +25,34 @@
 {%- endmacro %}
 
 
+{# The month grid of customer_lifecycle_monthly: first_month (of the first purchase), last_month (of the reference
+   date) and reference_date, from `purchases` (a relation or CTE with order_date). #}
+{% macro lifecycle_month_bounds(purchases) -%}
+    select
+        cast({{ dbt.date_trunc('month', 'min(purchases.order_date)') }} as date) as first_month,
+        cast({{ dbt.date_trunc('month', 'max(reference.reference_date)') }} as date) as last_month,
+        max(reference.reference_date) as reference_date
+    from {{ purchases }} as purchases
+    cross join ({{ reference_date_select() }}) as reference
+{%- endmacro %}
+
+
+{# Whether an incremental run of customer_lifecycle_monthly recomputes only some rows (true) or every row:
+   every row when there are no stamped rows to build on, or the month grid moved (a different first month of
+   data, or a reference month before the last one stored). #}
+{% macro lifecycle_builds_on_stored_months(purchases_relation) -%}
+    {%- if not builds_on_stored_rows('_built_at') -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set check -%}
+        select coalesce(stored.first_month = bounds.first_month and bounds.last_month >= stored.last_month, false)
+        from (select min(month_start) as first_month, max(month_start) as last_month from {{ this }}) as stored
+        cross join ({{ lifecycle_month_bounds(purchases_relation) }}) as bounds
+    {%- endset -%}
+    {{ return(run_query(check).columns[0].values()[0]) }}
+{%- endmacro %}
+
+
 {#
   Post-hook of customer_lifecycle_monthly: delete+insert replaced the rows this run recomputed, which are
   all the rows of the new grid it did not carry over unchanged; an older row still there is outside the

@@ -16,9 +16,12 @@
     )
 }}
 
+{#- without stamped rows to build on (first incremental run over an older table) the plain full select is cheaper -#}
+{%- set incremental_run = builds_on_stored_rows('_built_at') %}
+
 with
 
-{% if is_incremental() %}
+{% if incremental_run %}
 changed_customers as (
     select customer_key
     from {{ ref('int_customer_purchases') }}
@@ -39,14 +42,14 @@ changed_customers as (
 
 orders as (
     select * from {{ ref('int_order_lines_totaled') }}
-    {% if is_incremental() %}
+    {% if incremental_run %}
     where customer_key in (select customer_key from changed_customers)
     {% endif %}
 ),
 
 order_items as (
     select * from {{ ref('stg_shop__order_items') }}
-    {% if is_incremental() %}
+    {% if incremental_run %}
     where order_id in (select order_id from orders)
     {% endif %}
 ),
@@ -57,7 +60,7 @@ products as (
 
 purchases as (
     select * from {{ ref('int_customer_purchases') }}
-    {% if is_incremental() %}
+    {% if incremental_run %}
     where customer_key in (select customer_key from changed_customers)
     {% endif %}
 ),

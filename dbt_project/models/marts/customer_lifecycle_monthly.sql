@@ -3,8 +3,9 @@
 -- change. So a run recomputes, for every customer, the months from the last month already stored (its
 -- stage was taken at the old reference date) to the reference month, and every month of the customers
 -- whose purchases int_customer_purchases rewrote since this table's newest _built_at, who have no purchase
--- left, or whose first month moved (a new customer, a corrected signup). When the first month of data moves or the reference
--- date goes back to an earlier month, every row is recomputed. Rows are replaced by
+-- left, or whose first month moved (a new customer, a corrected signup). When the first month of data moves
+-- or the reference date goes back to an earlier month, every row is recomputed with the plain full select
+-- (macros/lifecycle.sql decides before the run). Rows are replaced by
 -- (customer_key, month_start); a post-hook deletes older rows left outside the new grid of customers and
 -- months (macros/lifecycle.sql).
 {{
@@ -17,6 +18,8 @@
         post_hook="{{ delete_superseded_lifecycle_months(ref('dim_customers'), ref('int_customer_purchases')) }}"
     )
 }}
+
+{%- set incremental_run = lifecycle_builds_on_stored_months(ref('int_customer_purchases')) %}
 
 with
 
@@ -31,17 +34,8 @@ purchases as (
     from {{ ref('int_customer_purchases') }}
 ),
 
-reference as (
-    {{ reference_date_select() }}
-),
-
 bounds as (
-    select
-        cast({{ dbt.date_trunc('month', 'min(purchases.order_date)') }} as date) as first_month,
-        cast({{ dbt.date_trunc('month', 'max(reference.reference_date)') }} as date) as last_month,
-        max(reference.reference_date) as reference_date
-    from purchases
-    cross join reference
+    {{ lifecycle_month_bounds('purchases') }}
 ),
 
 numbers as (
@@ -69,24 +63,12 @@ month_ends as (
     from months
 ),
 
-{% if is_incremental() %}
+{% if incremental_run %}
 stored as (
     select
-        min(month_start) as first_month,
         max(month_start) as last_month,
         max(_built_at) as built_at
     from {{ this }}
-),
-
--- Recompute everything when the month grid itself moved, or when the table holds no build time (empty, or
--- built before this model was incremental: the purchases changed since are unknown).
-rebuild_all as (
-    select
-        stored.built_at is null
-        or stored.first_month <> bounds.first_month
-        or bounds.last_month < stored.last_month as rebuild_all
-    from stored
-    cross join bounds
 ),
 
 stored_first_months as (
@@ -125,10 +107,6 @@ rebuilt_customers as (
     left join stored_first_months
         on expected_first_months.customer_key = stored_first_months.customer_key
     where expected_first_months.first_month is distinct from stored_first_months.first_month
-    union
-    select customers.customer_key
-    from customers
-    where (select rebuild_all from rebuild_all)
 ),
 
 -- Where each customer's recomputation starts: the first month, or the last month already stored.
@@ -176,7 +154,7 @@ monthly_purchases as (
         count(*) as purchases_in_month,
         sum(net_revenue) as net_revenue_in_month
     from purchases
-    {% if is_incremental() %}
+    {% if incremental_run %}
     where order_date >= (select last_month from stored)
         or customer_key in (select customer_key from rebuilt_customers)
     {% endif %}
@@ -190,14 +168,14 @@ grid as (
         customers.customer_key,
         month_ends.month_start,
         month_ends.stage_date
-    {% if is_incremental() %}
+    {% if incremental_run %}
     from starts as customers
     {% else %}
     from customers
     {% endif %}
     cross join month_ends
     where customers.signup_date <= month_ends.stage_date
-    {% if is_incremental() %}
+    {% if incremental_run %}
         and month_ends.month_start >= customers.recompute_from
     {% endif %}
 ),
@@ -227,7 +205,7 @@ accumulated as (
         and grid.month_start = monthly_purchases.month_start
 ),
 
-{% if is_incremental() %}
+{% if incremental_run %}
 -- The recomputed months continue from what the earlier months carry (a rebuilt customer carries nothing).
 continued as (
     select
