@@ -27,8 +27,7 @@ customers as (
     select * from {{ ref('dim_customers') }}
 ),
 
--- Only the columns used: the CTE is read several times, so DuckDB materialises it (every column of 10M
--- purchases did not fit in 6 GB at L beside the other dbt thread).
+-- Only the columns used: the CTE is read several times, so DuckDB materialises it (10M rows at L).
 purchases as (
     select customer_key, order_date, is_reactivation, net_revenue, purchase_number, _built_at
     from {{ ref('int_customer_purchases') }}
