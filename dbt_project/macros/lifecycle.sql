@@ -63,12 +63,7 @@
 {% macro delete_superseded_lifecycle_months(customers_relation, purchases_relation) -%}
     {%- if is_incremental() -%}
     delete from {{ this }} as superseded
-    using (
-        select
-            cast({{ dbt.date_trunc('month', 'min(order_date)') }} as date) as first_month,
-            (select reference_date from ({{ reference_date_select() }}) as reference) as reference_date
-        from {{ purchases_relation }}
-    ) as grid
+    using ({{ lifecycle_month_bounds(purchases_relation) }}) as grid
     where (superseded._built_at < {{ built_at() }} or superseded._built_at is null)
       and (
           superseded.month_start < grid.first_month

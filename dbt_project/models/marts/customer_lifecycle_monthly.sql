@@ -94,12 +94,12 @@ rebuilt_customers as (
     where _built_at > (select built_at from stored)
     union
     -- left without any purchase (the only ones cancelled, or re-delivered under another customer): no row
-    -- of theirs is in purchases to show it; every customer with purchases has one numbered 1
+    -- of theirs is in purchases to show it
     select customer_key
     from {{ this }}
     where month_start = (select last_month from stored)
         and first_purchase_date is not null
-        and customer_key not in (select customer_key from purchases where purchase_number = 1)
+        and customer_key not in ({{ customers_with_purchases('purchases') }})
     union
     select expected_first_months.customer_key
     from expected_first_months
