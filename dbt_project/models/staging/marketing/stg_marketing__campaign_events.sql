@@ -1,7 +1,8 @@
 -- Stored, not a view: the experiment results and the column tests read every touch; as a view each
 -- of them re-ran the de-duplication window over all of raw.campaign_events, every day.
 -- Incremental (macros/incremental.sql): a run re-stages only the touches with a raw row loaded since
--- the last build or delivered in the partition window, from every raw version of those touches.
+-- the last build or delivered in the partition window; the newest load wins (macros/incremental.sql,
+-- newest_load_wins), so the older versions are read only for touches the window selects without a new row.
 -- Touches that raw event retention deleted leave with the post-hook.
 {{
     config(
@@ -17,7 +18,7 @@
 with
 
 source as (
-    {{ raw_versions_of_changed_keys(source('marketing', 'campaign_events'), 'event_id') }}
+    {{ raw_versions_of_changed_keys(source('marketing', 'campaign_events'), 'event_id', newest_load_wins=true) }}
 ),
 
 -- Restricted map to the pseudonymous key: nothing after staging sees the CRM id.

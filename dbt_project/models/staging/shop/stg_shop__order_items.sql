@@ -1,8 +1,8 @@
 -- Stored, not a view: five models and the tests read the latest copy of every line; as a view each of
 -- them re-ran the de-duplication window over all of raw.order_items. Erasure deletes from it by order id.
--- Incremental (macros/incremental.sql): a run re-stages every raw line of the orders with a line
--- loaded since the last build or delivered in the partition window, so a re-delivered order's
--- lines replace the older copies.
+-- Incremental (macros/incremental.sql): a run re-stages the orders with a line loaded since the last
+-- build or delivered in the partition window. The newest load wins, so a re-delivered order's new lines
+-- replace the older copies and a line it no longer carries keeps its last copy, as a full build would.
 {{
     config(
         materialized='incremental',
@@ -16,7 +16,7 @@
 with
 
 source as (
-    {{ raw_versions_of_changed_keys(source('shop', 'order_items'), 'order_id') }}
+    {{ raw_versions_of_changed_keys(source('shop', 'order_items'), 'order_id', newest_load_wins=true) }}
 ),
 
 -- Lines carry no version column: a re-delivered order repeats its lines, and

@@ -1,9 +1,10 @@
 -- Stored, not a view: the biggest source is read by sessionisation, identity resolution, the
 -- models' activity features and its own tests; as a view each of them would dedupe it again.
 -- Incremental (macros/incremental.sql): a run re-stages only the events with a raw row loaded
--- since the last build or delivered in the partition window, from every raw version of those
--- events, so a re-delivery still replaces the older version. Events that raw event retention
--- deleted leave with the post-hook.
+-- since the last build or delivered in the partition window. The newest load wins, so a re-delivery
+-- replaces the older version from its new row alone; an event the window selects without a new row
+-- is chosen again from every raw version. Events that raw event retention deleted leave with the
+-- post-hook.
 {{
     config(
         materialized='incremental',
@@ -18,7 +19,7 @@
 with
 
 source as (
-    {{ raw_versions_of_changed_keys(source('web', 'web_events'), 'event_id') }}
+    {{ raw_versions_of_changed_keys(source('web', 'web_events'), 'event_id', newest_load_wins=true) }}
 ),
 
 -- Restricted map to the pseudonymous key: nothing after staging sees the CRM id.
