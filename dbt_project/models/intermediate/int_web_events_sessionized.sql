@@ -51,6 +51,7 @@ previous_sessions as (
     select
         anonymous_id,
         session_number,
+        min(occurred_at) as started_at,
         max(occurred_at) as ended_at
     from {{ this }}
     where anonymous_id in (select anonymous_id from change_points)
@@ -58,20 +59,30 @@ previous_sessions as (
 ),
 
 -- A visit that ended more than the timeout before the change point stays as it is: whatever event
--- comes next, old or new, is more than the timeout away. Every event after the last kept visit is
--- cut again, numbered on from it (a cookie with no kept visit starts at 1).
+-- comes next, old or new, is more than the timeout away. Those kept visits come first in the cookie.
+-- Every event after the last kept visit is cut again, numbered on from it (a cookie with no kept visit
+-- starts at 1). recut_from is the earliest of those events: the change itself, or the start of the
+-- first stored visit not kept (every other event of the cookie is stored in some visit).
+{%- set is_kept -%}
+    previous.ended_at < {{ dbt.dateadd('second', -timeout_seconds, 'change_points.changed_at') }}
+{%- endset %}
 recut_points as (
     select
         change_points.anonymous_id,
-        coalesce(max(kept.session_number), 0) + 1 as first_session_number,
-        max(kept.ended_at) as kept_until
+        coalesce(max(case when {{ is_kept }} then previous.session_number end), 0) + 1 as first_session_number,
+        max(case when {{ is_kept }} then previous.ended_at end) as kept_until,
+        least(
+            change_points.changed_at,
+            coalesce(min(case when not ({{ is_kept }}) then previous.started_at end), change_points.changed_at)
+        ) as recut_from
     from change_points
-    left join previous_sessions as kept
-        on change_points.anonymous_id = kept.anonymous_id
-        and kept.ended_at < {{ dbt.dateadd('second', -timeout_seconds, 'change_points.changed_at') }}
-    group by change_points.anonymous_id
+    left join previous_sessions as previous
+        on change_points.anonymous_id = previous.anonymous_id
+    group by change_points.anonymous_id, change_points.changed_at
 ),
 
+-- The time bound repeats the per-cookie condition for all cookies at once, so the scan skips the row
+-- groups of older events (most of the clickstream) instead of joining every event on its cookie.
 events as (
     select
         staged.*,
@@ -79,7 +90,8 @@ events as (
     from {{ ref('stg_web__events') }} as staged
     inner join recut_points
         on staged.anonymous_id = recut_points.anonymous_id
-    where recut_points.kept_until is null or staged.occurred_at > recut_points.kept_until
+    where (recut_points.kept_until is null or staged.occurred_at > recut_points.kept_until)
+        and staged.occurred_at >= (select min(recut_from) from recut_points)
 ),
 {% else %}
 events as (
