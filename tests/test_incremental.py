@@ -16,6 +16,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -296,6 +297,24 @@ def test_strategy_is_portable():
         sql = (PROJECT_ROOT / "dbt_project" / "models" / folder / f"{model}.sql").read_text()
         assert "incremental_strategy=incremental_strategy_for_target()" in sql
         assert "materialized='incremental'" in sql
+
+
+def test_only_models_ranked_by_load_time_read_just_the_new_rows_of_a_key():
+    """newest_load_wins is right only where the de-duplication ranks a key's versions by load time first: a model
+    ranking by a business version (updated_at) must read every raw version, or an older delivery's later update
+    would lose to a newer load."""
+    flagged = set()
+    for path in sorted((PROJECT_ROOT / "dbt_project" / "models" / "staging").rglob("*.sql")):
+        sql = path.read_text()
+        if "raw_versions_of_changed_keys(" not in sql:
+            continue
+        dedupe = re.search(r"dedupe_latest\((.*?)\) \}\}", sql, re.S)
+        assert dedupe, path.name
+        ranked_by_version = dedupe.group(1).count("[") > 1  # an order_by list after the key list
+        if "newest_load_wins=true" in sql:
+            flagged.add(path.stem)
+            assert not ranked_by_version, path.name
+    assert flagged == {"stg_web__events", "stg_marketing__campaign_events", "stg_shop__order_items"}
 
 
 CLICKSTREAM = ("staging.stg_web__events", "intermediate.int_web_events_sessionized", "marts.fct_sessions")
