@@ -524,7 +524,8 @@ def test_campaign_and_ticket_staging_incremental_equals_full_refresh(warehouse_c
     # A partition window re-run re-stages what the window delivered though no raw row is new, and from every
     # raw version: the touch delivered late comes back as its correction (loaded later, in another folder).
     with duckdb.connect(str(db)) as con:
-        con.execute("update staging.stg_marketing__campaign_events set event_type = 'mark', occurred_at = occurred_at - interval 1 day "
+        con.execute("update staging.stg_marketing__campaign_events "
+                    "set event_type = 'mark', occurred_at = occurred_at - interval 1 day "
                     "where campaign_event_id = 'CLATE000001'")
     build_event_staging(db, "--vars", json.dumps({"delivery_date_from": late_day, "delivery_date_to": late_day}))
     with duckdb.connect(str(db), read_only=True) as con:
