@@ -37,6 +37,7 @@ def main(argv=None) -> int:
 
     from bench import stages
     from orchestration.definitions import defs
+    from orchestration.defs.quality import data_docs
 
     if args.list:
         present = {part: stages.selection(defs, part) is not None for _, part in stages.PARTS}
@@ -68,6 +69,7 @@ def main(argv=None) -> int:
         tags = {"dagster/partition": args.date_from}
     result = resolved.execute_in_process(instance=dg.DagsterInstance.get(), run_config=run_config,
                                          raise_on_error=False, partition_key=partition_key, tags=tags)
+    data_docs.refresh_index(settings.data_dir)  # as `orchestration build` does after its run
     if args.timings_out:
         write_timings(result, args.timings_out)
     if not result.success:

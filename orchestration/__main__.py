@@ -64,6 +64,7 @@ def build(args) -> int:
     from orchestration.defs.ingest.partitions import DeliveryFolderError
     from orchestration.defs.ops.build_plan import plan_build
     from orchestration.defs.ops.stale_runs import reap_dead_runs, this_process_tags
+    from orchestration.defs.quality import data_docs
 
     instance = dg.DagsterInstance.get()
     # A run killed with kill -9 stays STARTED and keeps its duckdb_writer slot; with a pool of 1
@@ -109,6 +110,8 @@ def build(args) -> int:
         plan_each_asset_once_for_a_range()
     result = job.execute_in_process(
         instance=instance, run_config=run_config, raise_on_error=False, tags=tags, partition_key=partition_key)
+    # the checks render their own pages; the index listing them all is rendered once, here
+    data_docs.refresh_index(settings.data_dir)
     elapsed = time.perf_counter() - started
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]

@@ -20,6 +20,7 @@ from orchestration.defs.ops.alerts import run_failure_alert
 from orchestration.defs.ops.landing_sensor import landing_zone_sensor
 from orchestration.defs.privacy.assets import privacy_assets
 from orchestration.defs.quality.checks import quality_checks
+from orchestration.defs.quality.data_docs_sensor import data_docs_index
 from orchestration.defs.report import report_assets
 from orchestration.defs.resources import export_settings_for_subprocesses, warehouse_resource
 from orchestration.defs.serving.assets import build_serving_asset
@@ -39,7 +40,7 @@ defs = dg.Definitions(
     asset_checks=[*quality_checks, *ml_asset_checks],
     jobs=[build_warehouse_job, retrain_models_job],
     schedules=[daily_build_schedule, weekly_retrain_schedule],
-    sensors=[landing_zone_sensor, run_failure_alert],
+    sensors=[landing_zone_sensor, run_failure_alert, data_docs_index],
     resources={"warehouse": warehouse_resource(settings), "dbt": dbt_resource},
     # DuckDB has one writer per file: steps of a run execute one at a time in one process.
     executor=dg.in_process_executor,

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from landing.contract import SOURCES
+from orchestration.defs.quality import data_docs
 from warehouse_build import with_customer_id
 
 MARTS = ("dim_customers", "dim_products", "fct_orders", "fct_order_items", "customer_rfm")
@@ -191,6 +192,15 @@ def test_every_blocking_check_of_the_build_ran(built_warehouse):
     """A dbt test that no dbt call runs 'emits no result' and gates nothing downstream: none may be left."""
     assert "emitted no result" not in built_warehouse.build_output
     assert "did not yield or return expected outputs" not in built_warehouse.build_output
+
+
+def test_the_build_leaves_a_data_docs_index_listing_every_suite_it_ran(built_warehouse):
+    """The checks render only their own pages; the build renders the index once, after its run."""
+    suites = [row[0] for row in built_warehouse.query("select distinct suite from quality.validation_results")]
+    assert len(suites) > 30
+    assert not data_docs.index_is_stale(built_warehouse.data_dir)
+    html = data_docs.index_path(built_warehouse.data_dir).read_text(encoding="utf-8")
+    assert [suite for suite in suites if suite not in html] == []
 
 
 def test_the_build_leaves_no_temp_files_and_keeps_the_dbt_target_beside_the_warehouse(built_warehouse):

@@ -4,9 +4,15 @@ The runner's results (exact SQL ones and GX-sample ones alike) are turned into G
 validation results, stored in a file-backed GX project under ``<data>/quality/gx``
 and rendered to ``<data>/quality/data_docs/index.html``.
 
+Each check stores its result and renders that result's page; the index, which lists every
+stored result, is rebuilt once per run (``build_index``: by ``python -m orchestration build`` when
+its run ends, and for runs started from the UI or a schedule by the ``data_docs_index`` sensor). GX
+reads every stored result to render the index, so rebuilding it in each check made every check pay
+for the whole site (0.1 s with 50 results stored, growing with them).
+
 The site keeps the newest ``KEEP_RESULTS`` suite runs. GX lists and parses every stored
-result each time it renders a page, so without a bound every check got slower with
-history (about +0.6 s per check per 1,000 stored results: minutes per build after a few
+result each time it renders the index, so without a bound it got slower with
+history (about +0.6 s per 1,000 stored results: minutes per build after a few
 months of daily runs with some 45 checks). The complete history stays in
 ``quality.validation_results``.
 """
@@ -82,8 +88,12 @@ def _gx_result(result: SuiteResult) -> ExpectationSuiteValidationResult:
     )
 
 
+def index_path(data_dir: Path) -> Path:
+    return site_dir(data_dir) / "index.html"
+
+
 def publish(data_dir: Path, result: SuiteResult, run_id: str) -> Path:
-    """Store one suite run and re-render its page and the index; returns the site's index.html."""
+    """Store one suite run and render its page (not the index, see ``build_index``); returns the site's index.html."""
     ctx = _context(data_dir)
     key = ValidationResultIdentifier(
         expectation_suite_identifier=ExpectationSuiteIdentifier(name=result.suite),
@@ -92,8 +102,40 @@ def publish(data_dir: Path, result: SuiteResult, run_id: str) -> Path:
     )
     ctx.validation_results_store.set(key, _gx_result(result))
     prune(Path(ctx.validation_results_store.store_backend.full_base_directory), site_dir(data_dir))
-    ctx.build_data_docs(site_names=[SITE_NAME], resource_identifiers=[key])
-    return site_dir(data_dir) / "index.html"
+    ctx.build_data_docs(site_names=[SITE_NAME], resource_identifiers=[key], build_index=False)
+    return index_path(data_dir)
+
+
+def results_dir(data_dir: Path) -> Path:
+    """Where GX's file context under ``<data>/quality`` stores the results (read without creating a context)."""
+    return data_dir / "quality" / "gx" / "uncommitted" / "validations"
+
+
+def index_is_stale(data_dir: Path) -> bool:
+    """True when a result was stored (or pruned) after the index was last rendered."""
+    store = results_dir(data_dir)
+    entries = list(store.rglob("*")) if store.is_dir() else []
+    index = index_path(data_dir)
+    if not index.exists():
+        return any(entry.suffix == ".json" for entry in entries)
+    # storing or pruning a result changes the time of the folder it is in, so folder times are enough
+    rendered = index.stat().st_mtime
+    return any(folder.stat().st_mtime > rendered for folder in (store, *entries) if folder.is_dir())
+
+
+def build_index(data_dir: Path) -> Path:
+    """Render the index page from every stored result; returns its path."""
+    ctx = _context(data_dir)
+    # GX renders the pages of the identifiers it is given (all of them when given none); one that
+    # names no stored result leaves every page as it is and renders just the index.
+    index_only = [ExpectationSuiteIdentifier(name="index_only")]
+    ctx.build_data_docs(site_names=[SITE_NAME], resource_identifiers=index_only, build_index=True)
+    return index_path(data_dir)
+
+
+def refresh_index(data_dir: Path) -> "Path | None":
+    """Rebuild the index when a result was stored since it was rendered; the index's path, or None when current."""
+    return build_index(data_dir) if index_is_stale(data_dir) else None
 
 
 def prune(store_dir: Path, site: Path, keep: int | None = None, slack: int | None = None) -> int:
