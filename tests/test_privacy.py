@@ -22,7 +22,13 @@ from warehouse_build import PROJECT_ROOT, QUIET, TEST_PSEUDONYM_KEY, fixed_pseud
 from landing.contract import SOURCES
 from orchestration.defs.ingest.loader import load_source
 from orchestration.defs.privacy import access, audit, erasure, retention
-from orchestration.defs.privacy.pseudonyms import PseudonymKeyChangedError, customer_key, refresh_pseudonyms
+from orchestration.defs.privacy.pseudonyms import (
+    ID_SOURCES,
+    READ_STATE_TABLE,
+    PseudonymKeyChangedError,
+    customer_key,
+    refresh_pseudonyms,
+)
 from orchestration.defs.privacy.suppression import suppressed_row_filter
 from orchestration.defs.quality.runner import run_suite
 from orchestration.defs.quality.suites import discover_suites
@@ -346,6 +352,36 @@ def test_changed_pseudonym_key_is_refused_unless_rotating(built_warehouse, tmp_p
         after = dict(con.execute("select customer_id, customer_key from staging.customer_pseudonyms").fetchall())
     assert set(after) == set(before) and not set(after.values()) & set(before.values())
     assert all(after[c] == customer_key(other, c) for c in list(after)[:20])
+
+
+def test_a_key_refresh_reads_the_rows_loaded_since_the_last_one(built_warehouse, tmp_path):
+    """Ids only arrive with new loads, so a refresh reads each raw table from the newest load it saw (less a day
+    of slack); a table it has no record of, or a rotation, is read whole."""
+    database = _copy(built_warehouse, tmp_path)
+    key = fixed_pseudonym_key()
+
+    def keyed(con, customer_id):
+        return con.execute("select customer_key from staging.customer_pseudonyms where customer_id = ?",
+                           [customer_id]).fetchall()
+
+    def land_order(con, customer_id, loaded_at_sql):
+        con.execute(f"insert into raw.orders by name select 'O-{customer_id}' as order_id, "
+                    f"'{customer_id}' as customer_id, {loaded_at_sql} as _loaded_at")
+
+    with duckdb.connect(str(database)) as con:
+        reads = dict(con.execute(f"select source, loaded_through from {READ_STATE_TABLE}").fetchall())
+        newest = con.execute("select max(_loaded_at) from raw.orders").fetchone()[0]
+        assert set(reads) == set(ID_SOURCES) and reads["orders"] == newest
+
+        land_order(con, "C-NEW-LOAD", "now()")
+        land_order(con, "C-OLD-STAMP", "timestamp '2001-01-01'")  # stamped before anything the refresh saw
+        refreshed = refresh_pseudonyms(con, key)
+        assert refreshed.new_keys == 1 and keyed(con, "C-NEW-LOAD") == [(customer_key(key, "C-NEW-LOAD"),)]
+        assert keyed(con, "C-OLD-STAMP") == [], "rows loaded before the last refresh are not read again"
+
+        con.execute(f"delete from {READ_STATE_TABLE} where source = 'orders'")
+        assert refresh_pseudonyms(con, key).new_keys == 1, "with no record of a table, it is read whole"
+        assert keyed(con, "C-OLD-STAMP") == [(customer_key(key, "C-OLD-STAMP"),)]
 
 
 def test_retention_deletes_old_raw_events_and_records_the_counts(built_warehouse, tmp_path):
