@@ -103,6 +103,7 @@ def test_failing_blocking_suite_stops_downstream_dbt_and_python_assets(tmp_path)
     # the check rendered its result's page; the index is rendered once after the run (data_docs.refresh_index)
     pages = list((tmp_path / "data" / "quality" / "data_docs" / "validations").rglob("*.html"))
     assert [p.parent.parent.name for p in pages] == [result.run_id]
+    assert evaluation.metadata["data_docs"].value == str(pages[0]), "the check links its own result's page"
 
 
 def test_passing_suite_lets_downstream_dbt_and_python_assets_build(tmp_path):

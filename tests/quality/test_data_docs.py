@@ -45,7 +45,8 @@ def _things_result():
 def test_the_index_is_rendered_once_results_are_newer_than_it(tmp_path):
     result = _things_result()
     assert not data_docs.index_is_stale(tmp_path), "nothing stored yet"
-    data_docs.publish(tmp_path, result, "run-a")
+    page = data_docs.publish(tmp_path, result, "run-a")
+    assert page.suffix == ".html" and "run-a" in page.parts and "t.things" in page.read_text(encoding="utf-8")
     assert not data_docs.index_path(tmp_path).exists(), "a check renders its page, not the index"
     assert data_docs.index_is_stale(tmp_path)
 

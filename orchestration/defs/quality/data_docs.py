@@ -22,6 +22,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import great_expectations as gx
 from great_expectations.core.expectation_validation_result import (
@@ -93,7 +95,9 @@ def index_path(data_dir: Path) -> Path:
 
 
 def publish(data_dir: Path, result: SuiteResult, run_id: str) -> Path:
-    """Store one suite run and render its page (not the index, see ``build_index``); returns the site's index.html."""
+    """Store one suite run and render its page (not the index, see ``build_index``); returns the page.
+
+    The page exists as soon as the check has run; the index lists it once the run has ended."""
     ctx = _context(data_dir)
     key = ValidationResultIdentifier(
         expectation_suite_identifier=ExpectationSuiteIdentifier(name=result.suite),
@@ -103,7 +107,8 @@ def publish(data_dir: Path, result: SuiteResult, run_id: str) -> Path:
     ctx.validation_results_store.set(key, _gx_result(result))
     prune(Path(ctx.validation_results_store.store_backend.full_base_directory), site_dir(data_dir))
     ctx.build_data_docs(site_names=[SITE_NAME], resource_identifiers=[key], build_index=False)
-    return index_path(data_dir)
+    [page] = ctx.get_docs_sites_urls(resource_identifier=key, site_name=SITE_NAME)
+    return Path(url2pathname(urlparse(page["site_url"]).path))
 
 
 def results_dir(data_dir: Path) -> Path:
